@@ -1,0 +1,62 @@
+"""ganx: one adversarial-training engine for GANs in any domain, extended through plugins.
+
+    import ganx
+    run = ganx.train("toy", steps=2000)
+    model = ganx.load(run.run_dir)
+    samples = model.generate(64, seed=0)
+
+Attributes that need torch load on first use, so `import ganx` (and `ganx --help`) stay fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from ganx.core.config import DomainConfig, TrainConfig
+from ganx.core.domain import Domain
+from ganx.core.errors import CheckpointError, ConfigError, GanxError, RunError
+from ganx.plugins.hookspecs import hookimpl
+
+try:
+    __version__ = version("ganx")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+if TYPE_CHECKING:
+    from ganx.api import TrainedGenerator, evaluate, load, train
+    from ganx.core.trainer import RunResult, Trainer
+
+_LAZY = {
+    "train": "ganx.api",
+    "load": "ganx.api",
+    "evaluate": "ganx.api",
+    "TrainedGenerator": "ganx.api",
+    "Trainer": "ganx.core.trainer",
+    "RunResult": "ganx.core.trainer",
+}
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "Domain",
+    "DomainConfig",
+    "GanxError",
+    "RunError",
+    "RunResult",
+    "TrainConfig",
+    "TrainedGenerator",
+    "Trainer",
+    "__version__",
+    "evaluate",
+    "hookimpl",
+    "load",
+    "train",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ganx' has no attribute {name!r}")

@@ -1,0 +1,260 @@
+"""The library entry points behind `ganx.train`, `ganx.load` and `ganx.evaluate`.
+
+The CLI calls these same functions, so the command line and the library behave alike. Settings
+are layered: engine defaults < the domain's `train_defaults` < a config file < `settings`
+(`--set`) < explicit options (CLI flags). On `resume`, the run's stored config replaces the
+first two layers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .core import rundir
+from .core.config import (
+    DomainConfig,
+    TrainConfig,
+    apply_settings,
+    dump_toml,
+    read_config_file,
+    split_set_options,
+)
+from .core.domain import Domain
+from .core.errors import ConfigError
+from .plugins.host import PluginHost, get_host
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from .core.trainer import RunResult
+
+log = logging.getLogger("ganx")
+
+
+@dataclass
+class RunPlan:
+    """A fully resolved run, before anything is built."""
+
+    plugin: str
+    domain: Domain
+    train: TrainConfig
+    domain_config: DomainConfig
+    run_dir: Path
+    resume: tuple[Path, dict[str, Any]] | None
+    versions: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        from .core.config import to_plain
+
+        return {"plugin": self.plugin, "train": to_plain(self.train),
+                "domain": to_plain(self.domain_config), "versions": self.versions}
+
+    def to_toml(self) -> str:
+        return dump_toml(self.as_dict())
+
+
+def _versions(host: PluginHost, plugin: str) -> dict[str, str]:
+    info = host.domain_plugin(plugin)
+    versions = {"ganx": __version__}
+    if info is not None:
+        versions["plugin"] = f"{info.distribution} {info.version}".strip()
+    return versions
+
+
+def plan_run(
+    plugin: str | None = None,
+    *,
+    config_file: str | Path | None = None,
+    settings: Mapping[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
+    resume: bool = False,
+    host: PluginHost | None = None,
+) -> RunPlan:
+    """Resolve the plugin, the engine and domain configs and the run directory.
+
+    `settings` are `--set` pairs (bare, `train.` or `domain.` keys; strings or typed values);
+    `options` are engine fields given as explicit options (`steps`, `batch_size`, ...).
+    """
+    host = host or get_host()
+    file = read_config_file(config_file) if config_file is not None else {}
+    file_plugin = file.get("plugin")
+    if plugin and file_plugin and plugin != file_plugin:
+        raise ConfigError(f"--plugin {plugin} conflicts with plugin = {file_plugin!r} in"
+                          f" {config_file}")
+    plugin = plugin or file_plugin
+    if not plugin:
+        known = ", ".join(host.domains.names()) or "none installed"
+        raise ConfigError(f"no plugin given; use --plugin NAME (installed: {known})")
+    domain = host.domain(plugin)
+    train_set, domain_set = split_set_options(settings or {}, TrainConfig, domain.Config)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+
+    run_dir_value = options.get("run_dir") or train_set.get("run_dir") or \
+        file.get("train", {}).get("run_dir")
+    if run_dir_value:
+        run_dir = Path(run_dir_value)
+    elif resume:
+        run_dir = rundir.latest_run_dir(plugin) or rundir.new_run_dir(plugin)
+    else:
+        run_dir = rundir.new_run_dir(plugin)
+
+    found = None
+    if resume:
+        from .core.trainer import find_resume_snapshot
+
+        found = find_resume_snapshot(run_dir, domain.name)
+    if found is not None:
+        stored = found[1]["config"]
+        train = apply_settings(TrainConfig(), stored["train"], f"{found[0]} [train]")
+        dcfg = apply_settings(domain.Config(), stored["domain"], f"{found[0]} [domain]")
+    else:
+        train = apply_settings(TrainConfig(), domain.train_defaults,
+                               f"plugin '{plugin}' train_defaults")
+        dcfg = domain.Config()
+    where = str(config_file)
+    train = apply_settings(train, file.get("train", {}), f"{where} [train]")
+    dcfg = apply_settings(dcfg, file.get("domain", {}), f"{where} [domain]")
+    train = apply_settings(train, train_set, "--set")
+    dcfg = apply_settings(dcfg, domain_set, "--set")
+    train = apply_settings(train, options, "option")
+    train = dataclasses.replace(train, run_dir=str(run_dir))
+    return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
+
+
+def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
+             show_progress: bool | None = None) -> RunResult:
+    """Train according to `plan`: lock the run dir, write config.toml, fit."""
+    from .core.trainer import Trainer
+
+    host = host or get_host()
+    loss = host.losses.get(plan.train.loss)
+    if isinstance(loss, type):
+        loss = loss()
+    metrics = {name: host.metrics.get(name) for name in plan.domain.default_metrics(
+        plan.domain_config)}
+    with rundir.locked(plan.run_dir):
+        if plan.resume is None:
+            rundir.refuse_overwrite(plan.run_dir)
+        (plan.run_dir / "config.toml").write_text(plan.to_toml(), encoding="utf-8")
+        trainer = Trainer(plan.domain, plan.domain_config, plan.train, run_dir=plan.run_dir,
+                          loss=loss, metrics=metrics, resume=plan.resume, versions=plan.versions,
+                          plugin=plan.plugin, show_progress=show_progress)
+        return trainer.fit()
+
+
+def train(
+    plugin: str | None = None,
+    *,
+    config: str | Path | None = None,
+    resume: bool = False,
+    settings: Mapping[str, Any] | None = None,
+    host: PluginHost | None = None,
+    show_progress: bool = False,
+    **options: Any,
+) -> RunResult:
+    """Train a GAN for `plugin` and return a `RunResult` (run dir, step, snapshot, metrics).
+
+    Engine fields go in as keywords (`ganx.train("toy", steps=500, batch_size=128)`); domain
+    fields go in `settings` (`settings={"mixture": "ring"}`), as does anything `--set` takes.
+    """
+    plan = plan_run(plugin, config_file=config, settings=settings, options=options,
+                    resume=resume, host=host)
+    return run_plan(plan, host=host, show_progress=show_progress)
+
+
+@dataclass
+class TrainedGenerator:
+    """A generator loaded from a snapshot (its EMA weights), ready to sample."""
+
+    domain: Domain
+    config: DomainConfig
+    train_config: TrainConfig
+    generator: nn.Module
+    device: torch.device
+    step: int
+    path: Path
+
+    def generate(self, n: int, *, seed: int = 0, batch_size: int | None = None) -> torch.Tensor:
+        """`n` samples as a CPU float tensor; the same seed gives the same samples."""
+        from .core.sampling import generate
+
+        return generate(self.domain, self.config, self.generator, n, device=self.device,
+                        seed=seed, batch_size=batch_size or self.train_config.batch_size)
+
+    def write_samples(self, out_dir: str | Path, n: int, *, seed: int = 0,
+                      tag: str = "sample") -> list[Path]:
+        """Generate `n` samples and write them with the domain's sample writer."""
+        from .core.sampling import call_domain
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        return call_domain(self.domain, "write_samples", self.config, self.generate(n, seed=seed),
+                           out, tag)
+
+
+def _snapshot_path(path: Path) -> Path:
+    from .core.checkpoint import list_snapshots
+
+    if path.is_dir():
+        found = list_snapshots(path / "checkpoints") or list_snapshots(path)
+        if not found:
+            raise ConfigError(f"{path} holds no snapshots (looked in {path / 'checkpoints'})")
+        return found[0][1]
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist; give a run directory or a .pt snapshot")
+    return path
+
+
+def load(path: str | Path, *, device: str = "cpu", host: PluginHost | None = None
+         ) -> TrainedGenerator:
+    """Load the generator (EMA weights) of a run directory's newest snapshot or of a snapshot
+    file. Nothing in the file is executed (weights-only loading)."""
+    from .core.checkpoint import load_checkpoint
+    from .core.device import resolve_device
+    from .core.errors import CheckpointError
+
+    host = host or get_host()
+    snap = _snapshot_path(Path(path))
+    payload = load_checkpoint(snap)
+    domain = host.domain(payload["domain"])
+    stored = payload["config"]
+    train_cfg = apply_settings(TrainConfig(), stored["train"], f"{snap} [train]")
+    dcfg = apply_settings(domain.Config(), stored["domain"], f"{snap} [domain]")
+    dev = resolve_device(device)
+    from .core.sampling import call_domain
+
+    G = call_domain(domain, "build_generator", dcfg)
+    try:
+        G.load_state_dict(payload["G_ema"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{snap} does not fit domain '{domain.name}' networks:"
+                              f" {str(exc).splitlines()[0][:200]}") from None
+    G = G.to(dev).eval().requires_grad_(False)
+    return TrainedGenerator(domain, dcfg, train_cfg, G, dev, int(payload["step"]), snap)
+
+
+def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
+             host: PluginHost | None = None) -> dict[str, float]:
+    """Score a trained generator with its domain's default metrics against its training data."""
+    from .core.sampling import call_domain, real_samples, score
+
+    host = host or get_host()
+    model = load(path, device=device, host=host)
+    names = list(model.domain.default_metrics(model.config))
+    if not names:
+        raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
+    metrics = {name: host.metrics.get(name) for name in names}
+    n = n or model.train_config.eval_samples
+    bs = model.train_config.batch_size
+    dataset = call_domain(model.domain, "build_dataset", model.config, model.train_config.data)
+    fake = model.generate(n, seed=model.train_config.seed + 3)
+    real = real_samples(model.domain, model.config, dataset, n, device=model.device,
+                        seed=model.train_config.seed, batch_size=bs)
+    return score(metrics, fake, real, model.config)

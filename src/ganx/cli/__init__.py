@@ -1,0 +1,1 @@
+"""The `ganx` command line (click). Commands import torch only inside their bodies."""

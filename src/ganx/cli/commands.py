@@ -1,0 +1,151 @@
+"""The built-in subcommands. Each imports torch (through ganx.api) only inside its body."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import click
+
+from ganx.core.config import TrainConfig
+from ganx.plugins.host import get_host
+
+_DEFAULTS = TrainConfig()
+
+
+@click.command()
+@click.option("--plugin", "-p", help="Domain to train, as listed by `ganx plugins`.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="TOML file with [train] and [domain] tables (and optionally plugin = ...).")
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Set an engine or domain field, e.g. --set g_lr=1e-4; repeatable. "
+                   "Prefix train. or domain. when both have the field.")
+@click.option("--data", help="Training data: a path or a dataset name the domain knows.  "
+                             "[default: the domain's default dataset]")
+@click.option("--steps", type=int, help=f"Total generator steps.  [default: {_DEFAULTS.steps}]")
+@click.option("--batch-size", type=int, help=f"Batch size.  [default: {_DEFAULTS.batch_size}]")
+@click.option("--device", help="auto, cpu, cuda, cuda:N or mps.  [default: auto]")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+              help="Autocast precision.  [default: auto]")
+@click.option("--seed", type=int, help=f"Random seed.  [default: {_DEFAULTS.seed}]")
+@click.option("--run-dir", type=click.Path(file_okay=False),
+              help="Run directory.  [default: runs/<plugin>-<timestamp>]")
+@click.option("--resume", is_flag=True,
+              help="Continue from the newest snapshot in --run-dir (or the newest run of the "
+                   "plugin), up to --steps in total.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config as TOML and exit.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar.  [default: on when stderr is a terminal]")
+def train(plugin, config_file, set_pairs, data, steps, batch_size, device, precision, seed,
+          run_dir, resume, dry_run, progress) -> None:
+    """Train a GAN for a domain plugin."""
+    from ganx.api import plan_run, run_plan
+    from ganx.core.config import parse_set_options
+
+    settings = parse_set_options(set_pairs)
+    options = {"steps": steps, "batch_size": batch_size, "device": device,
+               "precision": precision, "seed": seed, "run_dir": run_dir, "data": data}
+    plan = plan_run(plugin, config_file=config_file, settings=settings, options=options,
+                    resume=resume)
+    if dry_run:
+        click.echo(plan.to_toml(), nl=False)
+        return
+    result = run_plan(plan, show_progress=progress)
+    click.echo(f"run dir: {result.run_dir}")
+    click.echo(f"snapshot: {result.checkpoint}")
+    for key, value in result.metrics.items():
+        click.echo(f"{key}: {value:.4g}")
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("-n", "count", type=int, default=64, help="Number of samples.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Output folder.  [default: RUN/generated]")
+@click.option("--seed", type=int, default=0, help="Seed: the same seed writes the same bytes.")
+@click.option("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps.")
+def sample(run, count, out, seed, device) -> None:
+    """Draw samples from a run directory (newest snapshot) or a snapshot file, using G_ema."""
+    import ganx
+
+    if count < 1:
+        raise click.BadParameter("must be at least 1", param_hint="-n")
+    model = ganx.load(run, device=device)
+    default_out = Path(run) / "generated" if Path(run).is_dir() else Path(run).parent / "generated"
+    paths = model.write_samples(Path(out) if out else default_out, count, seed=seed)
+    for path in paths:
+        click.echo(str(path))
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("-n", "count", type=int, default=None,
+              help="Samples to score.  [default: the run's eval_samples]")
+@click.option("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def evaluate(run, count, device, as_json) -> None:
+    """Score a trained run with its domain's metrics."""
+    import ganx
+
+    results = ganx.evaluate(run, n=count, device=device)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for key, value in results.items():
+        click.echo(f"{key}: {value:.4g}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def plugins(as_json) -> None:
+    """List installed plugins: distribution, version, what they register, load errors."""
+    infos = list(get_host().loaded())
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in infos], indent=2))
+        return
+    if not infos:
+        click.echo("no plugins installed")
+        return
+    for info in infos:
+        click.echo(f"{info.name}  ({info.distribution} {info.version})".rstrip())
+        if info.error:
+            click.echo(f"  error: {info.error}")
+            continue
+        for label, names in (("domains", info.domains), ("losses", info.losses),
+                             ("metrics", info.metrics), ("hooks", info.hooks)):
+            if names:
+                click.echo(f"  {label}: {', '.join(names)}")
+
+
+@click.command()
+def info() -> None:
+    """Show the environment: versions, devices, and what precision `auto` would pick."""
+    import torch
+
+    import ganx
+    from ganx.core.device import resolve_device
+    from ganx.core.precision import auto_precision
+
+    click.echo(f"ganx {ganx.__version__}")
+    click.echo(f"python {platform.python_version()} ({sys.executable})")
+    click.echo(f"torch {torch.__version__}")
+    click.echo(f"platform {platform.platform()}")
+    click.echo(f"cpu threads {torch.get_num_threads()}")
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            click.echo(f"cuda:{i} {torch.cuda.get_device_name(i)}")
+    else:
+        click.echo("cuda not available")
+    click.echo(f"mps {'available' if torch.backends.mps.is_available() else 'not available'}")
+    device = resolve_device("auto")
+    precision, reason = auto_precision(device)
+    click.echo(f"device auto -> {device}")
+    click.echo(f"precision auto -> {precision} ({reason})")
+    click.echo(f"GANX_HOME {os.environ.get('GANX_HOME', '~/.cache/ganx (unset)')}")
+    click.echo(f"plugins {', '.join(get_host().plugins) or 'none'}")
+
+
+ALL = [train, sample, evaluate, plugins, info]

@@ -1,0 +1,286 @@
+"""Run configuration: the engine's TrainConfig, the DomainConfig base, and how values are set.
+
+Values arrive from three places (a TOML file, `--set key=value`, CLI flags); all pass through
+`apply_settings`, which checks each key and coerces each value against the dataclass field's type,
+so a typo or a wrong type is one clear line that names the key and what would be valid.
+No torch here: the CLI resolves and prints a config (`--dry-run`) without importing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError, did_you_mean
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+@dataclasses.dataclass
+class DomainConfig:
+    """Base class of every domain's `Config`. Subclass it as a dataclass and add fields with
+    defaults; each field is settable from a config file's `[domain]` table and `--set key=value`."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything the engine needs to know about a run. Each field is settable from a config
+    file's `[train]` table and from `--set key=value`; documented in docs/reference/config.md."""
+
+    steps: int = 2000
+    """Total generator steps of the run; `--resume` continues the same run up to this many."""
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    """auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."""
+    precision: Precision = "auto"
+    """auto, fp32, bf16 or fp16; auto picks what is fast and safe on the device and says so."""
+    data: str = ""
+    """Training data: a path or a named dataset the domain knows; empty for its default."""
+    run_dir: str = ""
+    """Where the run lives; empty for runs/<plugin>-<timestamp>."""
+
+    loss: str = "nonsaturating"
+    """Adversarial loss by registered name: nonsaturating, minimax, hinge, wasserstein, lsgan."""
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.0, 0.99)
+    d_steps: int = 1
+    """Discriminator steps per generator step."""
+    r1_gamma: float = 1.0
+    """Weight of the R1 penalty on real data (0 disables)."""
+    r1_interval: int = 16
+    """Lazy regularization: apply R1 every this many D steps, scaled up to match."""
+    gp_weight: float = 0.0
+    """Weight of the WGAN-GP penalty on interpolates (0 disables)."""
+    ema_half_life: int = 10_000
+    """Half-life of the generator EMA, in training samples (0 disables)."""
+
+    log_every: int = 100
+    """Read losses back from the device every this many steps (the only per-step host sync)."""
+    sample_every: int = 1000
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    eval_every: int = 0
+    """Evaluate metrics every this many steps; 0 evaluates at the end only; -1 never."""
+    eval_samples: int = 2048
+    n_samples: int = 64
+    """Samples in each fixed-noise snapshot."""
+    num_workers: int = 0
+    """DataLoader workers for datasets that stream from host memory."""
+    device_data_limit_mb: int = 2048
+    """Datasets up to this size are kept on the device and sampled there."""
+    max_rollbacks: int = 3
+    """Consecutive roll-backs after non-finite losses before the run stops."""
+    lr_backoff: float = 0.5
+    """Learning-rate factor applied at each roll-back."""
+
+
+def config_fields(cls: type) -> dict[str, Any]:
+    """Field name -> resolved type annotation for a config dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> the docstring written under it in the class body (empty when none)."""
+    import ast
+    import inspect
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body  # type: ignore[attr-defined]
+        for node, nxt in zip(body, body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is tuple:
+        return "a list of " + ", ".join(_type_name(a) for a in typing.get_args(tp))
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def coerce(value: Any, tp: Any, where: str) -> Any:
+    """Convert `value` (a TOML value, or a string from the command line) to type `tp`.
+
+    `where` names the setting in the error, e.g. "--set g_lr" or "config.toml [train] g_lr".
+    """
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return coerce(value, args[0], where)
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value in choices:
+            return value
+        raise ConfigError(
+            f"{where}: invalid value {value!r}{did_you_mean(str(value), map(str, choices))}"
+        )
+    if origin is tuple:
+        args = typing.get_args(tp)
+        items = value
+        if isinstance(value, str):
+            items = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce(v, args[0], where) for v in items)
+        if len(items) != len(args):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
+        return tuple(coerce(v, a, where) for v, a in zip(items, args, strict=True))
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    raise ConfigError(f"{where}: fields of type {tp} cannot be set from a config")
+
+
+def apply_settings(obj: Any, settings: Mapping[str, Any], where: str) -> Any:
+    """A copy of dataclass `obj` with `settings` applied, each key checked and value coerced."""
+    fields = config_fields(type(obj))
+    changes = {}
+    for key, value in settings.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(key, fields)}")
+        changes[key] = coerce(value, fields[key], f"{where} {key}")
+    return dataclasses.replace(obj, **changes)
+
+
+def parse_set_options(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`["a=1", "domain.b=x"]` -> {"a": "1", "domain.b": "x"}; a pair without '=' is an error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r}: expected key=value, e.g. --set g_lr=1e-4")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def split_set_options(
+    settings: Mapping[str, str], train_cls: type, domain_cls: type
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Route each `--set` key to the engine (train) or the domain config.
+
+    A bare key goes where it exists; `train.key` / `domain.key` choose explicitly (needed when a
+    domain field shares an engine field's name)."""
+    train_fields, domain_fields = config_fields(train_cls), config_fields(domain_cls)
+    train: dict[str, str] = {}
+    domain: dict[str, str] = {}
+    for key, value in settings.items():
+        section, dot, name = key.partition(".")
+        if dot:
+            if section == "train":
+                train[name] = value
+            elif section == "domain":
+                domain[name] = value
+            else:
+                raise ConfigError(f"--set {key}: unknown section '{section}'; use train. or domain.")
+        elif key in train_fields and key in domain_fields:
+            raise ConfigError(
+                f"--set {key}: both the engine and the domain have '{key}';"
+                f" write train.{key} or domain.{key}"
+            )
+        elif key in train_fields:
+            train[key] = value
+        elif key in domain_fields:
+            domain[key] = value
+        else:
+            everything = [*train_fields, *domain_fields]
+            raise ConfigError(f"--set {key}: unknown key{did_you_mean(key, everything)}")
+    return train, domain
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a run config TOML: optional `plugin = "..."`, `[train]` and `[domain]` tables."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    allowed = {"plugin", "train", "domain", "versions"}
+    for key, value in data.items():
+        if key not in allowed:
+            raise ConfigError(f"config file {path}: unknown key '{key}'{did_you_mean(key, allowed)}")
+        if key in ("train", "domain") and not isinstance(value, dict):
+            raise ConfigError(f"config file {path}: '{key}' must be a table ([{key}])")
+    return data
+
+
+def to_plain(obj: Any) -> dict[str, Any]:
+    """A config dataclass as TOML-ready plain values (tuples become lists)."""
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def dump_toml(data: Mapping[str, Any]) -> str:
+    import tomli_w
+
+    def drop_none(d: Any) -> Any:
+        if isinstance(d, Mapping):
+            return {k: drop_none(v) for k, v in d.items() if v is not None}
+        return d
+
+    return tomli_w.dumps(drop_none(data))

@@ -1,0 +1,125 @@
+"""`Domain`: the one class plugin authors subclass.
+
+A domain owns what is specific to its field: data, generator, discriminator, latent prior, sample
+writer and metrics. The engine owns everything else (batching, precision, losses, EMA,
+checkpoints, logging). This module must not import torch: plugin discovery instantiates domains,
+and `ganx --help` / `ganx plugins` must stay fast. Import torch inside the builders (or in a
+models module the builders import).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Union
+
+from .config import DomainConfig
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+    from torch.utils.data import Dataset
+
+    DatasetLike = Union[torch.Tensor, tuple[torch.Tensor, ...], Dataset]
+
+
+class Domain:
+    """A family of data and the GAN that models it. Subclass, set the class attributes, and
+    implement the builders marked *required*; the rest have working defaults.
+
+    Every builder receives `cfg`, an instance of this domain's `Config` with the user's settings.
+    """
+
+    name: ClassVar[str] = ""
+    """The `--plugin` value; lowercase letters, digits, '-' and '_'."""
+    description: ClassVar[str] = ""
+    """One line shown by `ganx plugins`."""
+    Config: ClassVar[type[DomainConfig]] = DomainConfig
+    """A dataclass subclassing `ganx.DomainConfig`; its fields are the domain's settings."""
+    train_defaults: ClassVar[Mapping[str, Any]] = {}
+    """Engine settings this domain's practitioners would choose (e.g. Adam betas), applied
+    before the user's config file, `--set` and flags."""
+
+    # -- required -------------------------------------------------------------------------------
+
+    def build_dataset(self, cfg: Any, data: str) -> DatasetLike:
+        """*Required.* The training data. `data` is the user's `--data` (a path or a dataset name
+        the domain knows; empty for the default).
+
+        Return a tensor (N, ...) or a tuple of tensors sharing N (the first is the real sample,
+        the rest are conditions such as labels), which the engine keeps on the device when it fits
+        `device_data_limit_mb`; or a `torch.utils.data.Dataset` whose items are a tensor or a
+        tuple of tensors, which streams through a DataLoader. Store images as uint8 and audio as
+        int16 where possible: they take a quarter of the memory and `prepare_batch` converts
+        them on the device. Raise `ganx.ConfigError` for data the user named wrongly and
+        `ganx.RunError` for data that is missing.
+        """
+        raise NotImplementedError(f"{type(self).__name__}.build_dataset")
+
+    def build_generator(self, cfg: Any) -> nn.Module:
+        """*Required.* The generator network, called as `G(z, *conditions)`."""
+        raise NotImplementedError(f"{type(self).__name__}.build_generator")
+
+    def build_discriminator(self, cfg: Any) -> nn.Module:
+        """*Required.* The discriminator, called as `D(x, *conditions)`; returns logits, one per
+        sample (shape (N,) or (N, 1)), or a map of patch logits (N, ...)."""
+        raise NotImplementedError(f"{type(self).__name__}.build_discriminator")
+
+    def write_samples(self, cfg: Any, samples: torch.Tensor, out_dir: Path, tag: str) -> list[Path]:
+        """*Required.* Write generated `samples` (on the CPU, float32) into `out_dir` as files
+        named after `tag` (e.g. "step-001000") and return their paths."""
+        raise NotImplementedError(f"{type(self).__name__}.write_samples")
+
+    # -- optional, with defaults ----------------------------------------------------------------
+
+    def sample_latent(
+        self, cfg: Any, n: int, *, device: torch.device, generator: torch.Generator
+    ) -> torch.Tensor:
+        """The latent prior: `n` draws on `device` using `generator` (and no other randomness).
+        Default: a standard normal of shape (n, cfg.latent_dim)."""
+        import torch
+
+        dim = getattr(cfg, "latent_dim", None)
+        if not isinstance(dim, int):
+            raise NotImplementedError(
+                f"{type(self).__name__}: give Config a latent_dim field or override sample_latent"
+            )
+        return torch.randn(n, dim, device=device, generator=generator)
+
+    def prepare_batch(
+        self, cfg: Any, batch: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Turn a stored batch (already on the device) into `(real, conditions)`: convert dtypes,
+        augment, corrupt inputs for restoration. Default: uint8 becomes float in [-1, 1], int16
+        becomes float in [-1, 1), float passes through; the remaining tensors are conditions."""
+        import torch
+
+        real = batch[0]
+        if real.dtype == torch.uint8:
+            real = real.float().div_(127.5).sub_(1.0)
+        elif real.dtype == torch.int16:
+            real = real.float().div_(32768.0)
+        elif not real.is_floating_point():
+            real = real.float()
+        return real, tuple(batch[1:])
+
+    def generate(
+        self, cfg: Any, generator_net: nn.Module, n: int, *, device: torch.device,
+        rng: torch.Generator,
+    ) -> torch.Tensor:
+        """Draw `n` samples from a trained generator (used for snapshots, `ganx sample` and
+        metrics). Default: `generator_net(sample_latent(...))`."""
+        z = self.sample_latent(cfg, n, device=device, generator=rng)
+        return generator_net(z)
+
+    def default_metrics(self, cfg: Any) -> Sequence[str]:
+        """Names of registered metrics evaluated for this domain by default."""
+        return ()
+
+    def extra_generator_losses(
+        self, cfg: Any, real: torch.Tensor, conditions: tuple[torch.Tensor, ...],
+        fake: torch.Tensor,
+    ) -> Mapping[str, torch.Tensor]:
+        """Extra, already weighted, generator loss terms (e.g. reconstruction L1 for restoration,
+        mel-L1 for vocoders), by name. They are added to the adversarial loss and logged."""
+        return {}

@@ -1,0 +1,91 @@
+"""Adversarial losses on logits, and the gradient penalties (which run in fp32).
+
+Each loss turns discriminator logits into D and G objectives. They are registered by name by the
+built-in `engine` plugin (`ganx.plugins.engine`), through the same hook third parties use.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+
+class AdversarialLoss(Protocol):
+    """What a registered loss provides. Logits arrive as fp32 tensors of any shape."""
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor: ...
+
+
+class NonSaturating:
+    """Goodfellow et al. 2014 with the non-saturating G objective: softplus(-D(G(z)))."""
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-fake_logits).mean()
+
+
+class Minimax(NonSaturating):
+    """The original minimax G objective: -log(1 - sigmoid(D(G(z)))), i.e. -softplus(D(G(z)))."""
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -F.softplus(fake_logits).mean()
+
+
+class Hinge:
+    """Hinge loss (Lim & Ye 2017; SNGAN, BigGAN)."""
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -fake_logits.mean()
+
+
+class Wasserstein:
+    """WGAN critic loss; pair it with `gp_weight` (WGAN-GP)."""
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return fake_logits.mean() - real_logits.mean()
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return -fake_logits.mean()
+
+
+class LeastSquares:
+    """LSGAN (Mao et al. 2017) with targets 1 for real and 0 for fake."""
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((real_logits - 1.0).square().mean() + fake_logits.square().mean())
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (fake_logits - 1.0).square().mean()
+
+
+
+def _grad_norm_sq(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
+    return grad.flatten(1).square().sum(1)
+
+
+def r1_penalty(discriminator, real: torch.Tensor, conditions: tuple) -> torch.Tensor:
+    """Mean squared gradient norm of D at real samples (Mescheder et al. 2018). Call in fp32."""
+    real = real.detach().float().requires_grad_(True)
+    return _grad_norm_sq(discriminator(real, *conditions).float(), real).mean()
+
+
+def gradient_penalty(
+    discriminator, real: torch.Tensor, fake: torch.Tensor, conditions: tuple,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 at random interpolates (Gulrajani et al. 2017)."""
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    alpha = torch.rand(shape, device=real.device, generator=generator)
+    mixed = torch.lerp(real.detach().float(), fake.detach().float(), alpha).requires_grad_(True)
+    norm = _grad_norm_sq(discriminator(mixed, *conditions).float(), mixed).add(1e-12).sqrt()
+    return (norm - 1.0).square().mean()

@@ -1,0 +1,90 @@
+"""Mixed precision for GANs, in one small object.
+
+- autocast dtype per device: fp32 (autocast off), bf16 or fp16;
+- fp16 keeps one GradScaler per optimizer, because G and D step at different times and a scale
+  that suits one network's gradients does not suit the other's;
+- gradient penalties run outside autocast, in fp32 (see `full_precision`);
+- losses are computed from logits cast to fp32 by the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from .errors import ConfigError
+
+_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def auto_precision(device: torch.device) -> tuple[str, str]:
+    """(precision, reason) that `precision=auto` picks on `device`."""
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported(including_emulation=False):
+            return "bf16", "CUDA device with native bf16: bf16 autocast, no loss scaling needed"
+        return "fp32", "CUDA device without native bf16: fp32 (fp16 GAN training is opt-in)"
+    if device.type == "mps":
+        return "fp32", "MPS: fp32 (autocast coverage on MPS is incomplete)"
+    return "fp32", "CPU: fp32 (bf16 on CPU is opt-in: --precision bf16)"
+
+
+@dataclass
+class PrecisionPolicy:
+    """Decides the autocast dtype and owns the per-optimizer grad scalers."""
+
+    device: torch.device
+    name: str
+    scalers: dict[str, torch.amp.GradScaler] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, device: torch.device, precision: str) -> PrecisionPolicy:
+        if precision == "auto":
+            precision, _ = auto_precision(device)
+        if precision not in _DTYPES:
+            raise ConfigError(f"invalid precision '{precision}'; valid: auto, fp32, bf16, fp16")
+        if precision == "fp16" and device.type == "cpu":
+            raise ConfigError("precision fp16 is not supported on CPU; use bf16 or fp32")
+        return cls(device=device, name=precision)
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        return _DTYPES[self.name]
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The forward-pass context: autocast to the policy's dtype, or nothing for fp32."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    @contextlib.contextmanager
+    def full_precision(self) -> Iterator[None]:
+        """fp32 for gradient penalties, whatever the policy."""
+        with torch.autocast(self.device.type, enabled=False):
+            yield
+
+    def scaler(self, optimizer_name: str) -> torch.amp.GradScaler:
+        if optimizer_name not in self.scalers:
+            self.scalers[optimizer_name] = torch.amp.GradScaler(
+                self.device.type, enabled=self.name == "fp16"
+            )
+        return self.scalers[optimizer_name]
+
+    def backward_and_step(
+        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, optimizer_name: str
+    ) -> None:
+        """Backward through `loss` and step `optimizer`, scaled with its own scaler under fp16."""
+        scaler = self.scaler(optimizer_name)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def state_dict(self) -> dict[str, dict]:
+        return {name: s.state_dict() for name, s in self.scalers.items()}
+
+    def load_state_dict(self, state: dict[str, dict]) -> None:
+        for name, s in state.items():
+            if s:  # an fp32/bf16 run saved empty scaler states
+                self.scaler(name).load_state_dict(s)

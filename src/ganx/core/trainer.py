@@ -1,0 +1,464 @@
+"""The adversarial-training loop.
+
+One `Trainer` runs one domain: it builds the data source, networks, optimizers and precision
+policy, then alternates D and G phases. The hot loop never waits on the device: losses accumulate
+in device tensors and are read back every `log_every` steps, where health is also checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checkpoint as ckpt
+from . import rng
+from .config import DomainConfig, TrainConfig, to_plain
+from .data import DataSource, make_source
+from .device import resolve_device
+from .domain import Domain
+from .errors import CheckpointError, ConfigError, RunError, TrainingInterrupted
+from .losses import AdversarialLoss, gradient_penalty, r1_penalty
+from .precision import PrecisionPolicy, auto_precision
+from .runlog import RunLog
+from .sampling import call_domain, generate, real_samples, score
+
+log = logging.getLogger("ganx")
+
+Metric = Callable[[torch.Tensor, torch.Tensor, Any], Mapping[str, float]]
+"""A metric: (generated samples, real samples, domain config) -> {name: value}, on CPU tensors."""
+
+
+@dataclass
+class RunResult:
+    """What a finished `train` returns."""
+
+    run_dir: Path
+    step: int
+    checkpoint: Path | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    precision: str = "fp32"
+
+
+def _as_logits(out: Any, domain: Domain, who: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise RunError(f"domain '{domain.name}': {who} returned {type(out).__name__}, not a tensor")
+    return out.float()
+
+
+class Trainer:
+    """Trains `domain` with engine settings `config` and domain settings `domain_config`.
+
+    `loss` is a resolved adversarial loss, `metrics` the resolved metrics to evaluate. `resume`
+    is a snapshot payload to continue from (see `find_resume_snapshot`), or None to start fresh.
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        domain_config: DomainConfig,
+        config: TrainConfig,
+        *,
+        run_dir: Path,
+        loss: AdversarialLoss,
+        metrics: Mapping[str, Metric] | None = None,
+        resume: tuple[Path, dict[str, Any]] | None = None,
+        versions: Mapping[str, str] | None = None,
+        plugin: str | None = None,
+        show_progress: bool | None = None,
+    ) -> None:
+        self.domain, self.dcfg, self.cfg = domain, domain_config, config
+        self.run_dir = Path(run_dir)
+        self.loss_fn = loss
+        self.metrics = dict(metrics or {})
+        self.resume = resume
+        self.versions = dict(versions or {})
+        self.plugin = plugin or domain.name
+        self.show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+        self._stop_signal: int | None = None
+        self._validate()
+
+    # -- setup ----------------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        c = self.cfg
+        positive = ["steps", "batch_size", "d_steps", "log_every", "sample_every",
+                    "checkpoint_every", "keep_checkpoints", "r1_interval", "n_samples",
+                    "eval_samples"]
+        for name in positive:
+            if getattr(c, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(c, name)}")
+        for name in ("g_lr", "d_lr"):
+            if not getattr(c, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
+        for name in ("r1_gamma", "gp_weight", "ema_half_life", "num_workers"):
+            if getattr(c, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(c, name)}")
+        if not all(0.0 <= b < 1.0 for b in c.betas):
+            raise ConfigError(f"betas must lie in [0, 1), got {list(c.betas)}")
+        if not 0.0 < c.lr_backoff <= 1.0:
+            raise ConfigError(f"lr_backoff must lie in (0, 1], got {c.lr_backoff}")
+
+    def resolved_config(self) -> dict[str, Any]:
+        return {"plugin": self.plugin, "train": to_plain(self.cfg), "domain": to_plain(self.dcfg)}
+
+    def _build(self) -> None:
+        c, d = self.cfg, self.domain
+        self.device = resolve_device(c.device)
+        self.policy = PrecisionPolicy.create(self.device, c.precision)
+        if c.precision == "auto":
+            log.info("precision auto -> %s (%s)", self.policy.name, auto_precision(self.device)[1])
+        rng.seed_everything(c.seed)
+        self.dataset = call_domain(d, "build_dataset", self.dcfg, c.data)
+        self.source: DataSource = make_source(self.dataset, c.batch_size, self.device, c.seed,
+                                              c.num_workers, c.device_data_limit_mb)
+        self.G = self._module(call_domain(d, "build_generator", self.dcfg), "build_generator")
+        self.D = self._module(call_domain(d, "build_discriminator", self.dcfg),
+                              "build_discriminator")
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        fused = {"fused": True} if self.device.type == "cuda" else {}
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.g_lr, betas=c.betas, **fused)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.d_lr, betas=c.betas, **fused)
+        for name in ("g", "d"):
+            self.policy.scaler(name)
+        # training noise, and the generators behind fixed snapshots and metrics
+        self.noise = torch.Generator(self.device).manual_seed(c.seed + 1)
+        self.lr_scale = 1.0
+        self.rollbacks = 0
+        self.step = 0
+        self.d_step = 0
+
+    def _module(self, module: Any, method: str) -> nn.Module:
+        if not isinstance(module, nn.Module):
+            raise RunError(
+                f"domain '{self.domain.name}': {method} returned {type(module).__name__},"
+                " not a torch.nn.Module"
+            )
+        return module.to(self.device)
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "format": ckpt.FORMAT,
+            "format_version": ckpt.FORMAT_VERSION,
+            "domain": self.domain.name,
+            "step": self.step,
+            "d_step": self.d_step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scalers": self.policy.state_dict(),
+            "rng": rng.capture(self.device),
+            "noise": self.noise.get_state(),
+            "data": self.source.state_dict(),
+            "lr_scale": self.lr_scale,
+            "config": self.resolved_config(),
+            "versions": self.versions,
+        }
+
+    def _restore(self, payload: dict[str, Any], path: Path) -> None:
+        try:
+            self.G.load_state_dict(payload["G"])
+            self.D.load_state_dict(payload["D"])
+            self.G_ema.load_state_dict(payload["G_ema"])
+            self.opt_g.load_state_dict(payload["opt_g"])
+            self.opt_d.load_state_dict(payload["opt_d"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"{path} does not fit this run's networks (was the domain config changed?):"
+                f" {str(exc).splitlines()[0][:200]}"
+            ) from None
+        self.policy.load_state_dict(payload["scalers"])
+        rng.restore(payload["rng"], self.device)
+        self.noise.set_state(payload["noise"].to(self.noise.get_state().device))
+        self.source.load_state_dict(payload["data"])
+        self.step, self.d_step = int(payload["step"]), int(payload["d_step"])
+        self.lr_scale = float(payload["lr_scale"])
+        self._apply_lr()
+
+    def _apply_lr(self) -> None:
+        for opt, base in ((self.opt_g, self.cfg.g_lr), (self.opt_d, self.cfg.d_lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * self.lr_scale
+
+    def _all_finite(self) -> bool:
+        tensors = [p.detach() for m in (self.G, self.D) for p in m.parameters()]
+        if not tensors:
+            return True
+        norms = torch._foreach_norm(tensors)
+        return bool(torch.isfinite(torch.stack(norms)).all())
+
+    def _snapshot(self) -> Path:
+        path = self.ckpt_dir / ckpt.snapshot_name(self.step)
+        ckpt.save_atomic(self._payload(), path)
+        ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
+        self.last_snapshot = path
+        return path
+
+    # -- one training step -----------------------------------------------------------------------
+
+    def _set_d_grad(self, flag: bool) -> None:
+        for p in self.D.parameters():
+            p.requires_grad_(flag)
+
+    def _d_phase(self, acc: dict[str, torch.Tensor]) -> tuple[torch.Tensor, tuple, torch.Tensor]:
+        c, d = self.cfg, self.domain
+        real, cond = d.prepare_batch(self.dcfg, self.source.next())
+        z = d.sample_latent(self.dcfg, real.shape[0], device=self.device, generator=self.noise)
+        with self.policy.autocast():
+            fake = self.G(z, *cond)
+            real_logits = _as_logits(self.D(real, *cond), d, "the discriminator")
+            fake_logits = _as_logits(self.D(fake.detach(), *cond), d, "the discriminator")
+        loss = self.loss_fn.d_loss(real_logits, fake_logits)
+        self._add(acc, "loss_d", loss)
+        self.d_step += 1
+        with self.policy.full_precision():
+            if c.r1_gamma > 0 and self.d_step % c.r1_interval == 0:
+                penalty = r1_penalty(self.D, real, cond)
+                self._add(acc, "r1", penalty)
+                loss = loss + penalty * (c.r1_gamma / 2 * c.r1_interval)
+            if c.gp_weight > 0:
+                penalty = gradient_penalty(self.D, real, fake, cond, generator=self.noise)
+                self._add(acc, "gp", penalty)
+                loss = loss + penalty * c.gp_weight
+        self.opt_d.zero_grad(set_to_none=True)
+        self.policy.backward_and_step(loss, self.opt_d, "d")
+        return real, cond, fake
+
+    def _g_phase(self, real: torch.Tensor, cond: tuple, fake: torch.Tensor | None,
+                 acc: dict[str, torch.Tensor]) -> None:
+        d = self.domain
+        self._set_d_grad(False)
+        try:
+            with self.policy.autocast():
+                if fake is None:  # d_steps > 1: the last fake is stale, draw a fresh one
+                    z = d.sample_latent(self.dcfg, real.shape[0], device=self.device,
+                                        generator=self.noise)
+                    fake = self.G(z, *cond)
+                fake_logits = _as_logits(self.D(fake, *cond), d, "the discriminator")
+            loss = self.loss_fn.g_loss(fake_logits)
+            self._add(acc, "loss_g", loss)
+            for name, term in d.extra_generator_losses(self.dcfg, real, cond, fake).items():
+                term = term.float()
+                self._add(acc, name, term)
+                loss = loss + term
+            self.opt_g.zero_grad(set_to_none=True)
+            self.policy.backward_and_step(loss, self.opt_g, "g")
+        finally:
+            self._set_d_grad(True)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        half_life = self.cfg.ema_half_life
+        beta = 0.5 ** (self.cfg.batch_size / half_life) if half_life > 0 else 0.0
+        ema_params = list(self.G_ema.parameters())
+        params = [p.detach() for p in self.G.parameters()]
+        if ema_params:
+            torch._foreach_lerp_(ema_params, params, 1.0 - beta)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    @staticmethod
+    def _add(acc: dict[str, torch.Tensor], name: str, value: torch.Tensor) -> None:
+        value = value.detach().float()
+        if name in acc:
+            acc[name] += value
+            acc[name + "#n"] += 1
+        else:
+            acc[name] = value.clone()
+            acc[name + "#n"] = torch.ones((), device=value.device)
+
+    def train_step(self, acc: dict[str, torch.Tensor]) -> None:
+        """One generator step and `d_steps` discriminator steps before it."""
+        fake = None
+        for _ in range(self.cfg.d_steps):
+            real, cond, fake = self._d_phase(acc)
+        self._g_phase(real, cond, fake if self.cfg.d_steps == 1 else None, acc)
+        self._update_ema()
+        self.step += 1
+
+    # -- reading back, samples, metrics ---------------------------------------------------------
+
+    def _read(self, acc: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Means of the accumulated values: the one host sync every `log_every` steps."""
+        names = [k for k in acc if not k.endswith("#n")]
+        if not names:
+            return {}
+        sums = torch.stack([acc[k] for k in names]).tolist()
+        counts = torch.stack([acc[k + "#n"] for k in names]).tolist()
+        return {k: s / n for k, s, n in zip(names, sums, counts, strict=True)}
+
+    def _generate(self, n: int, seed: int) -> torch.Tensor:
+        return generate(self.domain, self.dcfg, self.G_ema, n, device=self.device, seed=seed,
+                        batch_size=self.cfg.batch_size, autocast=self.policy.autocast)
+
+    def write_samples(self) -> list[Path]:
+        """Fixed-noise samples from G_ema (the same noise at every snapshot)."""
+        samples = self._generate(self.cfg.n_samples, self.cfg.seed + 2)
+        tag = f"step-{self.step:08d}"
+        return call_domain(self.domain, "write_samples", self.dcfg, samples, self.samples_dir, tag)
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.metrics:
+            return {}
+        n, bs = self.cfg.eval_samples, self.cfg.batch_size
+        fake = self._generate(n, self.cfg.seed + 3)
+        real = real_samples(self.domain, self.dcfg, self.dataset, n, device=self.device,
+                            seed=self.cfg.seed, batch_size=bs)
+        return score(self.metrics, fake, real, self.dcfg)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._stop_signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+        self._stop_signal = signum
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _rollback(self, bad_step: int, reason: str, runlog: RunLog) -> None:
+        """Return to the newest good snapshot with a lower learning rate, or stop the run."""
+        self.rollbacks += 1
+        last = getattr(self, "last_snapshot", None)
+        if self.rollbacks > self.cfg.max_rollbacks or last is None:
+            raise RunError(
+                f"training diverged: {reason} at step {bad_step}, still after"
+                f" {self.rollbacks - 1} roll-back(s); last good snapshot: {last}"
+            )
+        payload = ckpt.load_checkpoint(last)
+        self._restore(payload, last)
+        self.lr_scale *= self.cfg.lr_backoff
+        self._apply_lr()
+        runlog.truncate_after(self.step)
+        runlog.record(self.step, "event", {"event": "rollback", "reason": reason,
+                                           "bad_step": bad_step, "lr_scale": self.lr_scale})
+        log.warning("%s at step %d: rolled back to %s, learning rates x%g",
+                    reason, bad_step, last.name, self.lr_scale)
+
+    def fit(self) -> RunResult:
+        c = self.cfg
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.samples_dir = self.run_dir / "samples"
+        for directory in (self.run_dir, self.ckpt_dir, self.samples_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        ckpt.remove_stale_temporaries(self.ckpt_dir)
+        runlog = RunLog(self.run_dir)
+        previous_handlers = self._install_signals()
+        try:
+            return self._fit(runlog)
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            runlog.close()
+
+    def _fit(self, runlog: RunLog) -> RunResult:
+        c = self.cfg
+        self._build()
+        if self.resume is not None:
+            path, payload = self.resume
+            self._restore(payload, path)
+            self.last_snapshot = path
+            runlog.truncate_after(self.step)
+            log.info("resumed %s from %s at step %d", self.plugin, path, self.step)
+        else:
+            self._snapshot()  # step 0: a roll-back target before the first interval ends
+        log.info("training %s on %s (%s) for %d steps, batch %d, run dir %s", self.plugin,
+                 self.device, self.policy.name, c.steps, c.batch_size, self.run_dir)
+        bar = None
+        if self.show_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=c.steps, initial=self.step, desc=self.plugin, unit="step",
+                       dynamic_ncols=True)
+        acc: dict[str, torch.Tensor] = {}
+        started, started_step = time.perf_counter(), self.step
+        final_metrics: dict[str, float] = {}
+        try:
+            while self.step < c.steps:
+                if self._stop_signal is not None:
+                    path = self._snapshot()
+                    raise TrainingInterrupted(self._stop_signal, str(path))
+                self.train_step(acc)
+                if bar is not None:
+                    bar.update(1)
+                at_end = self.step == c.steps
+                if self.step % c.log_every == 0 or at_end:
+                    values = self._read(acc)
+                    acc = {}
+                    bad = [k for k, v in values.items() if not math.isfinite(v)]
+                    if bad:
+                        self._rollback(self.step, f"non-finite {', '.join(bad)}", runlog)
+                        if bar is not None:
+                            bar.n = self.step
+                            bar.refresh()
+                        continue
+                    elapsed = time.perf_counter() - started
+                    rate = (self.step - started_step) * c.batch_size / max(elapsed, 1e-9)
+                    values["samples_per_s"] = rate
+                    runlog.record(self.step, "train", values)
+                    text = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+                    if bar is not None:
+                        bar.set_postfix_str(text, refresh=False)
+                    else:
+                        log.info("step %d/%d %s", self.step, c.steps, text)
+                if self.step % c.sample_every == 0 or at_end:
+                    self.write_samples()
+                if (c.eval_every > 0 and self.step % c.eval_every == 0) or (
+                    at_end and c.eval_every >= 0
+                ):
+                    final_metrics = self.evaluate()
+                    if final_metrics:
+                        runlog.record(self.step, "eval", final_metrics)
+                        log.info("step %d eval %s", self.step, " ".join(
+                            f"{k}={v:.4g}" for k, v in final_metrics.items()))
+                if self.step % c.checkpoint_every == 0 or at_end:
+                    if not self._all_finite():
+                        self._rollback(self.step, "non-finite weights", runlog)
+                        continue
+                    self._snapshot()
+                    self.rollbacks = 0
+        finally:
+            if bar is not None:
+                bar.close()
+        log.info("done: %d steps, snapshot %s", self.step, self.last_snapshot)
+        return RunResult(self.run_dir, self.step, self.last_snapshot, final_metrics,
+                         str(self.device), self.policy.name)
+
+
+def find_resume_snapshot(run_dir: Path, domain_name: str) -> tuple[Path, dict[str, Any]] | None:
+    """The newest loadable snapshot in `run_dir` for `domain_name`, skipping corrupt files with a
+    warning. None when the run has no snapshots; RunError when it has some but none is usable."""
+    directory = Path(run_dir) / "checkpoints"
+    tried: list[str] = []
+    for path, result in ckpt.iter_loadable(directory):
+        if isinstance(result, CheckpointError):
+            log.warning("skipping unusable snapshot: %s", result)
+            tried.append(path.name)
+            continue
+        if result["domain"] != domain_name:
+            raise ConfigError(
+                f"run dir {run_dir} holds checkpoints of domain '{result['domain']}', not"
+                f" '{domain_name}'; choose another --run-dir"
+            )
+        return path, result
+    if tried:
+        raise RunError(f"no usable snapshot in {directory} (tried {', '.join(tried)})")
+    return None

@@ -1,0 +1,1 @@
+"""The plugin host, the hook specifications and the built-in plugins."""
