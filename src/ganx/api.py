@@ -137,8 +137,10 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
     loss = host.losses.get(plan.train.loss)
     if isinstance(loss, type):
         loss = loss()
-    metrics = {name: host.metrics.get(name) for name in plan.domain.default_metrics(
-        plan.domain_config)}
+    metrics = {}
+    if plan.train.eval_every >= 0:
+        names = plan.domain.default_metrics(plan.domain_config)
+        metrics = {name: host.metrics.get(name) for name in names}
     with rundir.locked(plan.run_dir):
         if plan.resume is None:
             rundir.refuse_overwrite(plan.run_dir)

@@ -89,7 +89,12 @@ class PluginHost:
         """Load every allowed entry point of group `ganx`, each on its own."""
         allow, deny = _env_names("GANX_LOAD_PLUGINS"), _env_names("GANX_DISABLE_PLUGINS") or set()
         seen: set[str] = set()
-        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: (e.dist is None, e.name)):
+        # built-ins first, then by entry-point name: the first to claim a name keeps it
+        def order(ep: md.EntryPoint) -> tuple[bool, str]:
+            dist = ep.dist.metadata["Name"] if ep.dist is not None else ""
+            return (_normalize(dist) != "ganx", ep.name)
+
+        for ep in sorted(md.entry_points(group=GROUP), key=order):
             dist_name = ep.dist.metadata["Name"] if ep.dist is not None else "(unknown)"
             version = ep.dist.version if ep.dist is not None else "?"
             keys = {_normalize(ep.name), _normalize(dist_name)}

@@ -8,7 +8,6 @@ from typing import Literal
 
 import ganx
 
-from . import mixtures
 
 
 @dataclass
@@ -33,6 +32,8 @@ class ToyDomain(ganx.Domain):
     def build_dataset(self, cfg: ToyConfig, data: str):
         import torch
 
+        from . import mixtures
+
         if data:
             raise ganx.ConfigError(
                 f"--data {data!r}: the toy domain generates its data; choose it with"
@@ -56,6 +57,7 @@ class ToyDomain(ganx.Domain):
         return ["toy-modes"]
 
     def write_samples(self, cfg: ToyConfig, samples, out_dir: Path, tag: str) -> list[Path]:
+        from . import mixtures
         from .plot import scatter_png
 
         points = samples.reshape(-1, 2).numpy()
