@@ -35,7 +35,7 @@ def test_failed_write_keeps_the_previous_snapshot(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", disk_full)
     target = tmp_path / ckpt.snapshot_name(2)
-    with pytest.raises(RunError, match="could not write snapshot .*step-00000002.pt: No space"):
+    with pytest.raises(RunError, match=r"could not write snapshot .*step-00000002\.pt: No space"):
         ckpt.save_atomic(payload(2), target)
     assert not target.exists()
     assert good.read_bytes() == before

@@ -57,7 +57,7 @@ def test_unknown_key_names_the_nearest():
 def test_set_routes_keys_and_requires_prefix_when_ambiguous():
     train, domain = split_set_options({"g_lr": "1e-3", "size": "64"}, TrainConfig, Demo)
     assert train == {"g_lr": "1e-3"} and domain == {"size": "64"}
-    with pytest.raises(ConfigError, match="write train.steps or domain.steps"):
+    with pytest.raises(ConfigError, match=r"write train\.steps or domain\.steps"):
         split_set_options({"steps": "3"}, TrainConfig, Demo)
     train, domain = split_set_options({"domain.steps": "3"}, TrainConfig, Demo)
     assert domain == {"steps": "3"}

@@ -94,7 +94,7 @@ def test_duplicate_domain_name_is_rejected_with_both_plugins_named(make_dist, mo
 
 def test_misspelled_hook_is_rejected_naming_the_plugin(make_dist, monkeypatch):
     site = make_dist("ganx-typo", "typo_plugin", MISSPELLED)
-    host, warnings = _host_from(site, monkeypatch)
+    _, warnings = _host_from(site, monkeypatch)
     assert "ganx-typo" in warnings[0]
     assert "unknown hook 'ganx_register_domain'" in warnings[0]
     assert "did you mean 'ganx_register_domains'" in warnings[0]

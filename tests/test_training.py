@@ -6,12 +6,12 @@ import json
 
 import pytest
 import torch
-from ganx_toy import plugin as toy_plugin
-from ganx_toy.domain import ToyDomain
 
 import ganx
 from ganx.core.checkpoint import list_snapshots, load_checkpoint
 from ganx.core.errors import CheckpointError, ConfigError, RunError
+from ganx_toy import plugin as toy_plugin
+from ganx_toy.domain import ToyDomain
 
 from .conftest import SMALL, TOY_SMALL
 

@@ -3,7 +3,8 @@
 Writing goes to a temporary file in the same directory, is fsynced, then renamed over the final
 name, so a reader sees either the old set of snapshots or the new one, never a partial file.
 Loading uses `torch.load(weights_only=True)`, which refuses any pickled object that is not plain
-tensors and containers: a hostile file cannot run code.
+tensors and containers: a hostile file cannot run code. torch is imported inside the functions
+that need it, so listing snapshots (and the CLI's config checks) stays light.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from .errors import CheckpointError, RunError
 
@@ -63,6 +62,8 @@ def _fsync_dir(directory: Path) -> None:
 def save_atomic(payload: dict[str, Any], path: Path) -> None:
     """Write `payload` to `path` atomically. On failure the previous files are untouched and a
     RunError names the path and the reason."""
+    import torch
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +80,8 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and check a ganx snapshot. Raises CheckpointError naming the file and the problem."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
@@ -90,10 +93,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"refused to load {path}: it holds objects other than tensors and plain data"
             f" ({first[:160]})"
         ) from None
-    except Exception as exc:  # torch raises many types for damaged files (RuntimeError, KeyError...)
+    except Exception as exc:  # damaged files raise RuntimeError, KeyError, EOFError, ...
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or corrupt:"
-            f" {str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__})"
+            f" {reason or type(exc).__name__})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a ganx checkpoint")

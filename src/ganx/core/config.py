@@ -9,6 +9,7 @@ No torch here: the CLI resolves and prints a config (`--dry-run`) without import
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import tomllib
 import types
 import typing
@@ -35,7 +36,9 @@ class TrainConfig:
     steps: int = 2000
     """Total generator steps of the run; `--resume` continues the same run up to this many."""
     batch_size: int = 64
+    """Samples per discriminator and generator step."""
     seed: int = 0
+    """Seeds every random generator: the same seed and config give the same run on the CPU."""
     device: str = "auto"
     """auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."""
     precision: Precision = "auto"
@@ -48,8 +51,11 @@ class TrainConfig:
     loss: str = "nonsaturating"
     """Adversarial loss by registered name: nonsaturating, minimax, hinge, wasserstein, lsgan."""
     g_lr: float = 2e-4
+    """Generator learning rate (Adam)."""
     d_lr: float = 2e-4
+    """Discriminator learning rate (Adam); a different value from g_lr gives TTUR."""
     betas: tuple[float, float] = (0.0, 0.99)
+    """Adam betas of both optimizers."""
     d_steps: int = 1
     """Discriminator steps per generator step."""
     r1_gamma: float = 1.0
@@ -64,11 +70,15 @@ class TrainConfig:
     log_every: int = 100
     """Read losses back from the device every this many steps (the only per-step host sync)."""
     sample_every: int = 1000
+    """Write fixed-noise samples from the EMA generator every this many steps."""
     checkpoint_every: int = 1000
+    """Write a snapshot every this many steps (and at the end, and on SIGINT/SIGTERM)."""
     keep_checkpoints: int = 3
+    """Snapshots kept in checkpoints/ (the newest)."""
     eval_every: int = 0
     """Evaluate metrics every this many steps; 0 evaluates at the end only; -1 never."""
     eval_samples: int = 2048
+    """Generated (and real) samples each metric evaluation uses."""
     n_samples: int = 64
     """Samples in each fixed-noise snapshot."""
     num_workers: int = 0
@@ -102,7 +112,7 @@ def field_docs(cls: type) -> dict[str, str]:
         except (OSError, TypeError):
             continue
         body = tree.body[0].body  # type: ignore[attr-defined]
-        for node, nxt in zip(body, body[1:], strict=False):
+        for node, nxt in itertools.pairwise(body):
             if (
                 isinstance(node, ast.AnnAssign)
                 and isinstance(node.target, ast.Name)
@@ -229,7 +239,9 @@ def split_set_options(
             elif section == "domain":
                 domain[name] = value
             else:
-                raise ConfigError(f"--set {key}: unknown section '{section}'; use train. or domain.")
+                raise ConfigError(
+                    f"--set {key}: unknown section '{section}'; use train. or domain."
+                )
         elif key in train_fields and key in domain_fields:
             raise ConfigError(
                 f"--set {key}: both the engine and the domain have '{key}';"
@@ -260,7 +272,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     allowed = {"plugin", "train", "domain", "versions"}
     for key, value in data.items():
         if key not in allowed:
-            raise ConfigError(f"config file {path}: unknown key '{key}'{did_you_mean(key, allowed)}")
+            hint = did_you_mean(key, allowed)
+            raise ConfigError(f"config file {path}: unknown key '{key}'{hint}")
         if key in ("train", "domain") and not isinstance(value, dict):
             raise ConfigError(f"config file {path}: '{key}' must be a table ([{key}])")
     return data

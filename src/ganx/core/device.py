@@ -29,7 +29,9 @@ def resolve_device(spec: str) -> torch.device:
     match = re.fullmatch(r"cuda(?::(\d+))?", spec)
     if match:
         if not torch.cuda.is_available():
-            raise ConfigError(f"device '{spec}' requested but CUDA is not available; use auto or cpu")
+            raise ConfigError(
+                f"device '{spec}' requested but CUDA is not available; use auto or cpu"
+            )
         index = int(match.group(1) or torch.cuda.current_device())
         if index >= torch.cuda.device_count():
             raise ConfigError(

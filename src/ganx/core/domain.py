@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .config import DomainConfig
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from torch import nn
     from torch.utils.data import Dataset
 
-    DatasetLike = Union[torch.Tensor, tuple[torch.Tensor, ...], Dataset]
+    DatasetLike = torch.Tensor | tuple[torch.Tensor, ...] | Dataset
 
 
 class Domain:

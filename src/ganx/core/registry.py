@@ -55,7 +55,8 @@ class Registry(Generic[T]):
         try:
             entry = self._entries[name]
         except KeyError:
-            raise ConfigError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._entries)}")
+            hint = did_you_mean(name, self._entries)
+            raise ConfigError(f"unknown {self.kind} '{name}'{hint}") from None
         return entry.resolve()
 
     def owner(self, name: str) -> str:

@@ -354,7 +354,6 @@ class Trainer:
                     reason, bad_step, last.name, self.lr_scale)
 
     def fit(self) -> RunResult:
-        c = self.cfg
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.samples_dir = self.run_dir / "samples"
         for directory in (self.run_dir, self.ckpt_dir, self.samples_dir):

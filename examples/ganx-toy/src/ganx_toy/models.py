@@ -17,18 +17,24 @@ def _mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
 
 
 class Generator(nn.Module):
-    def __init__(self, latent_dim: int, hidden: int, depth: int) -> None:
+    """MLP from the latent to points in unit scale, then scaled to the data's extent."""
+
+    def __init__(self, latent_dim: int, hidden: int, depth: int, scale: float = 1.0) -> None:
         super().__init__()
         self.net = _mlp(latent_dim, hidden, depth, 2)
+        self.scale = scale
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.net(z) * self.scale
 
 
 class Discriminator(nn.Module):
-    def __init__(self, hidden: int, depth: int) -> None:
+    """MLP from points (brought to unit scale) to one logit each."""
+
+    def __init__(self, hidden: int, depth: int, scale: float = 1.0) -> None:
         super().__init__()
         self.net = _mlp(2, hidden, depth, 1)
+        self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+        return self.net(x / self.scale).squeeze(1)
