@@ -122,3 +122,47 @@ def test_sigterm_snapshots_exits_143_and_resume_matches_an_uninterrupted_run(tmp
     b = load_checkpoint(tmp_path / "whole" / "checkpoints" / f"step-{int(stop):08d}.pt")
     for name, tensor in a["G_ema"].items():
         assert tensor.equal(b["G_ema"][name]), name
+
+
+COMMAND_PLUGIN = """
+import click
+import ganx
+
+@ganx.hookimpl
+def ganx_register_commands(cli):
+    @cli.command()
+    @click.option("--name", default="world", help="Who to greet.")
+    def greet(name):
+        '''Say hello from a plugin.'''
+        click.echo(f"hello {name}")
+"""
+
+
+def test_a_plugin_adds_a_subcommand(make_dist):
+    site = make_dist("ganx-greet", "greet_plugin", COMMAND_PLUGIN)
+    env = {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    assert "greet" in run_ganx("--help", env=env).stdout
+    result = run_ganx("greet", "--name", "ganx", env=env)
+    assert result.returncode == 0 and result.stdout == "hello ganx\n"
+    listed = json.loads(run_ganx("plugins", "--json", env=env).stdout)
+    assert "ganx_register_commands" in next(p for p in listed if p["name"] == "ganx-greet")["hooks"]
+
+
+def test_foreign_and_truncated_snapshots_are_one_line_errors(tmp_path):
+    import torch
+
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"model": torch.zeros(2)}, foreign)
+    assert "is not a ganx checkpoint" in one_line_error(run_ganx("sample", str(foreign)), 2)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(b"PK\x03\x04 truncated")
+    assert "not a readable checkpoint" in one_line_error(run_ganx("sample", str(truncated)), 2)
+
+
+def test_progress_bar_and_tensorboard_events(tmp_path):
+    run = tmp_path / "run"
+    result = run_ganx("train", *SMALL_ARGS[:-1], "--progress", "--steps", "10", "--run-dir",
+                      str(run), "--set", "eval_every=-1")
+    assert result.returncode == 0, result.stderr
+    assert "10/10" in result.stderr and "it/s" not in result.stdout  # tqdm draws on stderr
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))

@@ -148,7 +148,8 @@ def test_non_finite_loss_rolls_back_and_training_continues(host_with, tmp_path):
     assert len(events) == 1 and events[0]["event"] == "rollback" and events[0]["step"] == 10
     assert events[0]["lr_scale"] == 0.5
     snap = load_checkpoint(result.checkpoint)
-    assert snap["lr_scale"] == 0.5 and snap["opt_g"]["param_groups"][0]["lr"] == 1e-4
+    g_lr = snap["config"]["train"]["g_lr"]
+    assert snap["lr_scale"] == 0.5 and snap["opt_g"]["param_groups"][0]["lr"] == 0.5 * g_lr
     train_rows = [r for r in rows if r["kind"] == "train"]
     assert all(r["loss_d"] is not None for r in train_rows)
 
@@ -175,3 +176,58 @@ def test_load_and_generate_is_reproducible(host, tmp_path):
         bad = tmp_path / "bad.pt"
         bad.write_bytes(b"not a checkpoint")
         ganx.load(bad, host=host)
+
+
+# -- engine options -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [
+    {"loss": "wasserstein", "gp_weight": 10.0, "r1_gamma": 0.0, "d_steps": 2},
+    {"loss": "lsgan", "r1_gamma": 1.0, "r1_interval": 1},
+    {"loss": "minimax", "precision": "bf16"},
+    {"loss": "hinge", "d_lr": 4e-4, "ema_half_life": 0},
+])
+def test_losses_regularizers_and_precisions_train(host, tmp_path, options):
+    result = train(host, tmp_path / "run", steps=10, log_every=10, **options)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").open()]
+    last = [r for r in rows if r["kind"] == "train"][-1]
+    assert last["loss_d"] is not None and last["loss_g"] is not None
+    if options.get("gp_weight"):
+        assert last["gp"] is not None and last["gp"] >= 0
+    if options.get("r1_interval") == 1:
+        assert last["r1"] is not None and last["r1"] >= 0
+    assert result.precision == options.get("precision", "fp32")
+
+
+def test_ema_follows_its_half_life(host, tmp_path):
+    # a half-life of one batch: each step moves G_ema half way to G
+    result = train(host, tmp_path / "run", steps=1, ema_half_life=16, batch_size=16)
+    snap = load_checkpoint(result.checkpoint)
+    # the step-0 snapshot holds the initial weights (G_ema == G at the start)
+    start = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000000.pt")
+    for name, ema in snap["G_ema"].items():
+        expected = 0.5 * start["G_ema"][name] + 0.5 * snap["G"][name]
+        assert torch.allclose(ema, expected, atol=1e-6), name
+
+
+def test_unknown_loss_names_the_nearest(host, tmp_path):
+    with pytest.raises(ConfigError, match="unknown loss 'hinj'; did you mean 'hinge'"):
+        train(host, tmp_path / "run", loss="hinj")
+
+
+def test_a_plugin_whose_builder_fails_is_named(host_with, tmp_path):
+    class Broken(ToyDomain):
+        name = "broken"
+
+        def build_generator(self, cfg):
+            return "not a module"
+
+    class Plugin:
+        @staticmethod
+        @ganx.hookimpl
+        def ganx_register_domains(register):
+            register(Broken())
+
+    host = host_with((toy_plugin, "toy"), (Plugin, "broken"))
+    with pytest.raises(RunError, match="domain 'broken': build_generator returned str"):
+        ganx.train("broken", host=host, run_dir=str(tmp_path / "run"), settings=TOY_SMALL,
+                   **SMALL)

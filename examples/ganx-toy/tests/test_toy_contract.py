@@ -2,6 +2,7 @@
 
 from typing import ClassVar
 
+import pytest
 import torch
 
 from ganx.testing import DomainContract
@@ -27,7 +28,7 @@ def test_metrics_on_exact_mode_centres():
     # everything on one mode, plus one far-away point
     collapsed = torch.cat([centres[:1].repeat(99, 1), torch.tensor([[10.0, 10.0]])])
     result = mode_metrics(collapsed, centres, cfg)
-    assert result["modes_covered"] == 1.0 and result["high_quality"] == 0.99
+    assert result["modes_covered"] == 1.0 and result["high_quality"] == pytest.approx(0.99)
     # 3 sigma is the edge of high quality
     sigma = mixtures.std("grid")
     edge = centres[:1] + torch.tensor([[2.9 * sigma, 0.0], [3.1 * sigma, 0.0]])
