@@ -10,6 +10,7 @@ import torch
 import ganx
 from ganx.core.checkpoint import list_snapshots, load_checkpoint
 from ganx.core.errors import CheckpointError, ConfigError, RunError
+from ganx.testing import domain_plugin
 from ganx_toy import plugin as toy_plugin
 from ganx_toy.domain import ToyDomain
 
@@ -85,11 +86,7 @@ def test_run_dir_of_another_domain_is_refused(host_with, tmp_path):
     class Other(ToyDomain):
         name = "other"
 
-    class OtherPlugin:
-        @staticmethod
-        @ganx.hookimpl
-        def ganx_register_domains(register):
-            register(Other())
+    OtherPlugin = domain_plugin(Other())
 
     host = host_with((toy_plugin, "toy"), (OtherPlugin, "other"))
     train(host, tmp_path / "run", steps=10)
@@ -128,11 +125,7 @@ def nan_host(host_with, window):
         def build_discriminator(self, cfg):
             return Poisoned(cfg.hidden, cfg.depth)
 
-    class Plugin:
-        @staticmethod
-        @ganx.hookimpl
-        def ganx_register_domains(register):
-            register(Diverging())
+    Plugin = domain_plugin(Diverging())
 
     return host_with((toy_plugin, "toy"), (Plugin, "diverging"))
 
@@ -221,13 +214,27 @@ def test_a_plugin_whose_builder_fails_is_named(host_with, tmp_path):
         def build_generator(self, cfg):
             return "not a module"
 
-    class Plugin:
-        @staticmethod
-        @ganx.hookimpl
-        def ganx_register_domains(register):
-            register(Broken())
+    Plugin = domain_plugin(Broken())
 
     host = host_with((toy_plugin, "toy"), (Plugin, "broken"))
     with pytest.raises(RunError, match="domain 'broken': build_generator returned str"):
         ganx.train("broken", host=host, run_dir=str(tmp_path / "run"), settings=TOY_SMALL,
+                   **SMALL)
+
+
+def test_a_generator_that_does_not_fit_the_discriminator_is_named(host_with, tmp_path):
+    from torch import nn
+
+    class Misfit(ToyDomain):
+        name = "misfit"
+
+        def build_generator(self, cfg):
+            return nn.Linear(cfg.latent_dim, 3)  # 3-D points for a 2-D discriminator
+
+    Plugin = domain_plugin(Misfit())
+
+    host = host_with((toy_plugin, "toy"), (Plugin, "misfit"))
+    with pytest.raises(RunError, match=r"domain 'misfit': the first training step failed .*"
+                                       r"generator's output fits the discriminator"):
+        ganx.train("misfit", host=host, run_dir=str(tmp_path / "run"), settings=TOY_SMALL,
                    **SMALL)

@@ -12,7 +12,7 @@ import sys
 import click
 
 from ganx import __version__
-from ganx.core.errors import GanxError
+from ganx.core.errors import GanxError, TrainingInterrupted
 from ganx.plugins.host import get_host
 
 from . import commands
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         get_host().add_commands(cli)
         cli.main(args=args, prog_name="ganx", standalone_mode=False)
+    except TrainingInterrupted as exc:
+        click.echo(f"ganx: {exc}; continue with --resume", err=True)
+        sys.exit(exc.exit_code)
     except GanxError as exc:
         if debug:
             raise

@@ -185,7 +185,7 @@ class Trainer:
             ) from None
         self.policy.load_state_dict(payload["scalers"])
         rng.restore(payload["rng"], self.device)
-        self.noise.set_state(payload["noise"].to(self.noise.get_state().device))
+        self.noise.set_state(payload["noise"])
         self.source.load_state_dict(payload["data"])
         self.step, self.d_step = int(payload["step"]), int(payload["d_step"])
         self.lr_scale = float(payload["lr_scale"])
@@ -216,12 +216,15 @@ class Trainer:
         for p in self.D.parameters():
             p.requires_grad_(flag)
 
-    def _d_phase(self, acc: dict[str, torch.Tensor]) -> tuple[torch.Tensor, tuple, torch.Tensor]:
+    def _d_phase(self, acc: dict[str, torch.Tensor], keep_fake_graph: bool
+                 ) -> tuple[torch.Tensor, tuple, torch.Tensor]:
+        """One D step. With `keep_fake_graph` the fake batch keeps G's graph for the G step."""
         c, d = self.cfg, self.domain
         real, cond = d.prepare_batch(self.dcfg, self.source.next())
         z = d.sample_latent(self.dcfg, real.shape[0], device=self.device, generator=self.noise)
         with self.policy.autocast():
-            fake = self.G(z, *cond)
+            with torch.set_grad_enabled(keep_fake_graph):
+                fake = self.G(z, *cond)
             real_logits = _as_logits(self.D(real, *cond), d, "the discriminator")
             fake_logits = _as_logits(self.D(fake.detach(), *cond), d, "the discriminator")
         loss = self.loss_fn.d_loss(real_logits, fake_logits)
@@ -285,12 +288,24 @@ class Trainer:
 
     def train_step(self, acc: dict[str, torch.Tensor]) -> None:
         """One generator step and `d_steps` discriminator steps before it."""
-        fake = None
+        reuse = self.cfg.d_steps == 1  # one G forward per step, as in the textbook loop
         for _ in range(self.cfg.d_steps):
-            real, cond, fake = self._d_phase(acc)
-        self._g_phase(real, cond, fake if self.cfg.d_steps == 1 else None, acc)
+            real, cond, fake = self._d_phase(acc, keep_fake_graph=reuse)
+        self._g_phase(real, cond, fake if reuse else None, acc)
         self._update_ema()
         self.step += 1
+
+    def _first_step(self, acc: dict[str, torch.Tensor]) -> None:
+        """The first step, with a plugin's shape and dtype mistakes turned into a clear error."""
+        try:
+            self.train_step(acc)
+        except RuntimeError as exc:
+            first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise RunError(
+                f"domain '{self.domain.name}': the first training step failed ({first_line});"
+                " check that the generator's output fits the discriminator"
+                " (ganx.testing.DomainContract checks it)"
+            ) from exc
 
     # -- reading back, samples, metrics ---------------------------------------------------------
 
@@ -390,12 +405,17 @@ class Trainer:
         acc: dict[str, torch.Tensor] = {}
         started, started_step = time.perf_counter(), self.step
         final_metrics: dict[str, float] = {}
+        first = True
         try:
             while self.step < c.steps:
                 if self._stop_signal is not None:
                     path = self._snapshot()
                     raise TrainingInterrupted(self._stop_signal, str(path))
-                self.train_step(acc)
+                if first:
+                    self._first_step(acc)
+                    first = False
+                else:
+                    self.train_step(acc)
                 if bar is not None:
                     bar.update(1)
                 at_end = self.step == c.steps

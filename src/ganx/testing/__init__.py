@@ -14,6 +14,6 @@ only from tests: it needs pytest.
 
 from __future__ import annotations
 
-from .contract import DomainContract, contract_host
+from .contract import DomainContract, contract_host, domain_plugin
 
-__all__ = ["DomainContract", "contract_host"]
+__all__ = ["DomainContract", "contract_host", "domain_plugin"]

@@ -11,6 +11,7 @@ import pytest
 from ganx.core.config import DomainConfig, apply_settings
 from ganx.core.domain import Domain
 from ganx.plugins import engine
+from ganx.plugins.hookspecs import hookimpl
 from ganx.plugins.host import PluginHost
 
 SMALL_RUN = {
@@ -19,23 +20,25 @@ SMALL_RUN = {
 }
 
 
+def domain_plugin(*domains: Domain) -> object:
+    """A plugin object that registers `domains`, for `PluginHost.register_plugin`."""
+
+    class DomainPlugin:
+        @staticmethod
+        @hookimpl
+        def ganx_register_domains(register: Any) -> None:
+            for domain in domains:
+                register(domain)
+
+    return DomainPlugin
+
+
 def contract_host(domain: Domain, plugin: object | None = None) -> PluginHost:
     """A plugin host holding only the engine's built-ins and `domain` (or `plugin`, a module
     with hookimpls that registers it, with its metrics and losses)."""
     host = PluginHost()
     host.register_plugin(engine, "engine")
-    if plugin is None:
-
-        class _Plugin:
-            @staticmethod
-            def ganx_register_domains(register: Any) -> None:
-                register(domain)
-
-        from ganx.plugins.hookspecs import hookimpl
-
-        _Plugin.ganx_register_domains = hookimpl(_Plugin.ganx_register_domains)
-        plugin = _Plugin
-    info = host.register_plugin(plugin, f"contract-{domain.name}")
+    info = host.register_plugin(plugin or domain_plugin(domain), f"contract-{domain.name}")
     if info.error:
         raise AssertionError(f"the plugin did not load: {info.error}")
     return host
