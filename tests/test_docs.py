@@ -31,7 +31,15 @@ def test_config_reference_lists_every_engine_field():
 
 def test_cli_reference_covers_every_command_and_option():
     text = (REPO / "docs" / "reference" / "cli.md").read_text()
-    for name, command in cli.commands.items():
+
+    def walk(group: click.Group, prefix: str):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", command
+
+    for name, command in walk(cli, ""):
         assert f"## `ganx {name}" in text, f"ganx {name} is not documented"
         for param in command.params:
             if isinstance(param, click.Option):

@@ -193,7 +193,8 @@ def test_losses_regularizers_and_precisions_train(host, tmp_path, options):
 
 def test_ema_follows_its_half_life(host, tmp_path):
     # a half-life of one batch: each step moves G_ema half way to G
-    result = train(host, tmp_path / "run", steps=1, ema_half_life=16, batch_size=16)
+    result = train(host, tmp_path / "run", steps=1, ema_half_life=16, ema_rampup=0,
+                   batch_size=16)
     snap = load_checkpoint(result.checkpoint)
     # the step-0 snapshot holds the initial weights (G_ema == G at the start)
     start = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000000.pt")

@@ -125,6 +125,8 @@ def plan_run(
     dcfg = apply_settings(dcfg, domain_set, "--set")
     train = apply_settings(train, options, "option")
     train = dataclasses.replace(train, run_dir=str(run_dir))
+    if found is None:
+        dcfg = domain.resolve_config(dcfg, train.data)
     return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
 
 

@@ -149,3 +149,24 @@ def info() -> None:
 
 
 ALL = [train, sample, evaluate, plugins, info]
+
+
+@click.group()
+def data() -> None:
+    """Inspect the datasets the installed domains know."""
+
+
+@data.command("list")
+@click.option("--plugin", "-p", help="Only this domain.")
+def data_list(plugin) -> None:
+    """List named datasets per domain and whether each is usable on this machine."""
+    host = get_host()
+    names = [plugin] if plugin else host.domains.names()
+    for name in names:
+        domain = host.domain(name)
+        for dataset, description, missing in domain.datasets():
+            status = "available" if missing is None else f"missing: {missing}"
+            click.echo(f"{name}  {dataset}  [{status}]  {description}")
+
+
+ALL.append(data)

@@ -66,6 +66,8 @@ class TrainConfig:
     """Weight of the WGAN-GP penalty on interpolates (0 disables)."""
     ema_half_life: int = 10_000
     """Half-life of the generator EMA, in training samples (0 disables)."""
+    ema_rampup: float = 0.05
+    """Early in a run the half-life is at most this share of the samples seen (0 disables)."""
 
     log_every: int = 100
     """Read losses back from the device every this many steps (the only per-step host sync)."""

@@ -72,6 +72,17 @@ class Domain:
 
     # -- optional, with defaults ----------------------------------------------------------------
 
+    def resolve_config(self, cfg: Any, data: str) -> Any:
+        """Fill in settings that depend on the data (e.g. channels or classes left at 0 for
+        "from the data") before the config is written to the run. Return a config, not None.
+        Runs once per fresh run, without torch; keep it cheap (peek, do not load)."""
+        return cfg
+
+    def datasets(self) -> list[tuple[str, str, str | None]]:
+        """Named datasets this domain knows, for `ganx data list`: (name, description, None
+        when usable on this machine or else what to install)."""
+        return []
+
     def sample_latent(
         self, cfg: Any, n: int, *, device: torch.device, generator: torch.Generator
     ) -> torch.Tensor:

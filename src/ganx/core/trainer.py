@@ -103,7 +103,7 @@ class Trainer:
         for name in ("g_lr", "d_lr"):
             if not getattr(c, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
-        for name in ("r1_gamma", "gp_weight", "ema_half_life", "num_workers"):
+        for name in ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers"):
             if getattr(c, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(c, name)}")
         if not all(0.0 <= b < 1.0 for b in c.betas):
@@ -267,8 +267,11 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        half_life = self.cfg.ema_half_life
-        beta = 0.5 ** (self.cfg.batch_size / half_life) if half_life > 0 else 0.0
+        c = self.cfg
+        half_life = float(c.ema_half_life)
+        if c.ema_rampup > 0:  # StyleGAN2-ADA's ramp-up: young runs average over less history
+            half_life = min(half_life, c.ema_rampup * (self.step + 1) * c.batch_size)
+        beta = 0.5 ** (c.batch_size / half_life) if half_life > 0 else 0.0
         ema_params = list(self.G_ema.parameters())
         params = [p.detach() for p in self.G.parameters()]
         if ema_params:

@@ -1,0 +1,86 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) for 32, 64 and 128 px.
+
+The generator projects the latent to 4x4 and doubles the resolution with stride-2 transposed
+convolutions (BatchNorm + ReLU), ending in tanh; the discriminator mirrors it with stride-2
+convolutions (BatchNorm after the first + LeakyReLU 0.2) and returns one logit per image.
+With `num_classes`, G concatenates a learned label embedding to z and D adds a projection term
+(Miyato & Koyama 2018) to its logit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _levels(resolution: int) -> int:
+    levels = int(math.log2(resolution)) - 2
+    if 2 ** (levels + 2) != resolution or levels < 2:
+        raise ValueError(f"resolution must be a power of two from 16 up, got {resolution}")
+    return levels
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation: N(0, 0.02) weights, BatchNorm gain N(1, 0.02)."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim: int, channels: int, resolution: int, width: int = 64,
+                 num_classes: int = 0) -> None:
+        super().__init__()
+        levels = _levels(resolution)
+        widths = [width * 2 ** i for i in reversed(range(levels))]  # e.g. 512, 256, 128, 64
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
+        in_dim = latent_dim * (2 if num_classes else 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(in_dim, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True),
+        ]
+        for w_in, w_out in zip(widths, widths[1:], strict=False):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this generator is class-conditional: pass labels")
+            z = torch.cat([z, self.embed(labels)], dim=1)
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, channels: int, resolution: int, width: int = 64,
+                 num_classes: int = 0) -> None:
+        super().__init__()
+        levels = _levels(resolution)
+        widths = [width * 2 ** i for i in range(levels)]  # e.g. 64, 128, 256, 512
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, inplace=True)]
+        for w_in, w_out in zip(widths, widths[1:], strict=False):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
+                       nn.LeakyReLU(0.2, inplace=True)]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)  # 4x4 -> 1x1
+        self.embed = nn.Embedding(num_classes, widths[-1]) if num_classes else None
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        logits = self.head(h).flatten(1).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: pass labels")
+            logits = logits + (self.embed(labels) * h.sum(dim=(2, 3))).sum(1)
+        return logits
