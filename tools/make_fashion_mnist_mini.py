@@ -18,7 +18,8 @@ PER_CLASS = 800
 
 
 def read(name: str, offset: int) -> tuple[bytes, np.ndarray]:
-    data = gzip.open(SOURCE / name).read()
+    with gzip.open(SOURCE / name) as fh:
+        data = fh.read()
     return data[:offset], np.frombuffer(data, dtype=np.uint8, offset=offset)
 
 

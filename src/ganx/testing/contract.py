@@ -57,7 +57,10 @@ class DomainContract:
 
     @pytest.fixture
     def config(self) -> DomainConfig:
-        return apply_settings(self.domain.Config(), self.settings, "DomainContract.settings")
+        cfg = apply_settings(self.domain.Config(), self.settings, "DomainContract.settings")
+        resolved = self.domain.resolve_config(cfg, self.data)
+        assert isinstance(resolved, type(cfg)), "resolve_config must return the config"
+        return resolved
 
     @pytest.fixture
     def host(self) -> PluginHost:

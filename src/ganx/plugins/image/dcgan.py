@@ -9,6 +9,7 @@ With `num_classes`, G concatenates a learned label embedding to z and D adds a p
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -45,7 +46,7 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(in_dim, widths[0], 4, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True),
         ]
-        for w_in, w_out in zip(widths, widths[1:], strict=False):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
         layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
@@ -68,7 +69,7 @@ class DCGANDiscriminator(nn.Module):
         widths = [width * 2 ** i for i in range(levels)]  # e.g. 64, 128, 256, 512
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
                                    nn.LeakyReLU(0.2, inplace=True)]
-        for w_in, w_out in zip(widths, widths[1:], strict=False):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
                        nn.LeakyReLU(0.2, inplace=True)]
         self.features = nn.Sequential(*layers)

@@ -255,10 +255,8 @@ def load(data: str, resolution: int, channels: int) -> ImageSet:
         if not root.exists() and "/" not in name and "." not in name:
             raise ConfigError(f"--data {name}: no such folder or dataset"
                               f"{did_you_mean(name, NAMED)}")
-        if root.is_dir():
-            identity = _folder_identity(root)
-        else:
-            identity = str(root)  # load_folder explains what is wrong with it
+        # for anything but a folder, load_folder explains what is wrong with it
+        identity = _folder_identity(root) if root.is_dir() else str(root)
 
         def loader() -> ImageSet:
             return load_folder(root, resolution, channels)
