@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .core.sampling import Reference
     from .core.trainer import RunResult
 
 log = logging.getLogger("ganx")
@@ -185,12 +186,15 @@ class TrainedGenerator:
     step: int
     path: Path
 
-    def generate(self, n: int, *, seed: int = 0, batch_size: int | None = None) -> torch.Tensor:
-        """`n` samples as a CPU float tensor; the same seed gives the same samples."""
+    def generate(self, n: int, *, seed: int = 0, batch_size: int | None = None,
+                 reference: Reference | None = None) -> torch.Tensor:
+        """`n` samples as a CPU float tensor; the same seed gives the same samples. Restoration
+        domains take their inputs from `reference` (real samples, conditions)."""
         from .core.sampling import generate
 
         return generate(self.domain, self.config, self.generator, n, device=self.device,
-                        seed=seed, batch_size=batch_size or self.train_config.batch_size)
+                        seed=seed, batch_size=batch_size or self.train_config.batch_size,
+                        reference=reference)
 
     def write_samples(self, out_dir: str | Path, n: int, *, seed: int = 0,
                       tag: str = "sample") -> list[Path]:
@@ -247,7 +251,7 @@ def load(path: str | Path, *, device: str = "cpu", host: PluginHost | None = Non
 def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
              host: PluginHost | None = None) -> dict[str, float]:
     """Score a trained generator with its domain's default metrics against its training data."""
-    from .core.sampling import call_domain, real_samples, score
+    from .core.sampling import call_domain, reference_set, score
 
     host = host or get_host()
     model = load(path, device=device, host=host)
@@ -255,10 +259,9 @@ def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
     if not names:
         raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
     metrics = {name: host.metrics.get(name) for name in names}
-    n = n or model.train_config.eval_samples
-    bs = model.train_config.batch_size
-    dataset = call_domain(model.domain, "build_dataset", model.config, model.train_config.data)
-    fake = model.generate(n, seed=model.train_config.seed + 3)
-    real = real_samples(model.domain, model.config, dataset, n, device=model.device,
-                        seed=model.train_config.seed, batch_size=bs)
-    return score(metrics, fake, real, model.config)
+    tc = model.train_config
+    dataset = call_domain(model.domain, "build_dataset", model.config, tc.data)
+    ref = reference_set(model.domain, model.config, dataset, n or tc.eval_samples,
+                        device=model.device, seed=tc.seed, batch_size=tc.batch_size)
+    fake = model.generate(len(ref[0]), seed=tc.seed + 3, reference=ref)
+    return score(metrics, fake, ref[0], model.config)

@@ -67,7 +67,9 @@ class Domain:
 
     def write_samples(self, cfg: Any, samples: torch.Tensor, out_dir: Path, tag: str) -> list[Path]:
         """*Required.* Write generated `samples` (on the CPU, float32) into `out_dir` as files
-        named after `tag` (e.g. "step-001000") and return their paths."""
+        named after `tag` (e.g. "step-001000") and return their paths. An implementation may
+        also take `reference` (the real samples and conditions the samples were made from, as
+        for `generate`) to show inputs and targets beside outputs."""
         raise NotImplementedError(f"{type(self).__name__}.write_samples")
 
     # -- optional, with defaults ----------------------------------------------------------------
@@ -101,8 +103,10 @@ class Domain:
         self, cfg: Any, batch: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Turn a stored batch (already on the device) into `(real, conditions)`: convert dtypes,
-        augment, corrupt inputs for restoration. Default: uint8 becomes float in [-1, 1], int16
-        becomes float in [-1, 1), float passes through; the remaining tensors are conditions."""
+        augment, corrupt inputs for restoration. Draw random numbers from torch's global
+        generator (the engine seeds it and saves it in every snapshot). Default: uint8 becomes
+        float in [-1, 1], int16 becomes float in [-1, 1), float passes through; the remaining
+        tensors are conditions."""
         import torch
 
         real = batch[0]
@@ -117,9 +121,15 @@ class Domain:
     def generate(
         self, cfg: Any, generator_net: nn.Module, n: int, *, device: torch.device,
         rng: torch.Generator,
+        reference: tuple[torch.Tensor, tuple[torch.Tensor, ...]] | None = None,
     ) -> torch.Tensor:
         """Draw `n` samples from a trained generator (used for snapshots, `ganx sample` and
-        metrics). Default: `generator_net(sample_latent(...))`."""
+        metrics). Default: `generator_net(sample_latent(...))`.
+
+        For snapshots and metrics the engine also passes `reference`: `n` real samples and their
+        conditions, prepared by `prepare_batch`, on `device`. Restoration domains restore those
+        inputs, so output i lines up with real sample i; other domains may ignore it (an
+        override that does not take `reference` is called without it)."""
         z = self.sample_latent(cfg, n, device=device, generator=rng)
         return generator_net(z)
 

@@ -32,7 +32,7 @@ from .errors import CheckpointError, ConfigError, RunError, TrainingInterrupted
 from .losses import AdversarialLoss, gradient_penalty, r1_penalty
 from .precision import PrecisionPolicy, auto_precision
 from .runlog import RunLog
-from .sampling import call_domain, generate, real_samples, score
+from .sampling import Reference, call_domain, generate, reference_set, score, write_samples
 
 log = logging.getLogger("ganx")
 
@@ -135,6 +135,7 @@ class Trainer:
             self.policy.scaler(name)
         # training noise, and the generators behind fixed snapshots and metrics
         self.noise = torch.Generator(self.device).manual_seed(c.seed + 1)
+        self._snapshot_reference: Reference | None = None
         self.lr_scale = 1.0
         self.rollbacks = 0
         self.step = 0
@@ -321,24 +322,32 @@ class Trainer:
         counts = torch.stack([acc[k + "#n"] for k in names]).tolist()
         return {k: s / n for k, s, n in zip(names, sums, counts, strict=True)}
 
-    def _generate(self, n: int, seed: int) -> torch.Tensor:
+    def _reference(self, n: int, seed: int) -> Reference:
+        return reference_set(self.domain, self.dcfg, self.dataset, n, device=self.device,
+                             seed=seed, batch_size=self.cfg.batch_size)
+
+    def _generate(self, n: int, seed: int, reference: Reference | None) -> torch.Tensor:
         return generate(self.domain, self.dcfg, self.G_ema, n, device=self.device, seed=seed,
-                        batch_size=self.cfg.batch_size, autocast=self.policy.autocast)
+                        batch_size=self.cfg.batch_size, autocast=self.policy.autocast,
+                        reference=reference)
 
     def write_samples(self) -> list[Path]:
-        """Fixed-noise samples from G_ema (the same noise at every snapshot)."""
-        samples = self._generate(self.cfg.n_samples, self.cfg.seed + 2)
-        tag = f"step-{self.step:08d}"
-        return call_domain(self.domain, "write_samples", self.dcfg, samples, self.samples_dir, tag)
+        """Samples from G_ema with the same noise (and the same real inputs) at every snapshot."""
+        c = self.cfg
+        if self._snapshot_reference is None:
+            self._snapshot_reference = self._reference(c.n_samples, c.seed + 2)
+        ref = self._snapshot_reference
+        n = min(c.n_samples, len(ref[0]))
+        samples = self._generate(n, c.seed + 2, ref)
+        return write_samples(self.domain, self.dcfg, samples, self.samples_dir,
+                             f"step-{self.step:08d}", reference=ref)
 
     def evaluate(self) -> dict[str, float]:
         if not self.metrics:
             return {}
-        n, bs = self.cfg.eval_samples, self.cfg.batch_size
-        fake = self._generate(n, self.cfg.seed + 3)
-        real = real_samples(self.domain, self.dcfg, self.dataset, n, device=self.device,
-                            seed=self.cfg.seed, batch_size=bs)
-        return score(self.metrics, fake, real, self.dcfg)
+        ref = self._reference(self.cfg.eval_samples, self.cfg.seed)
+        fake = self._generate(len(ref[0]), self.cfg.seed + 3, ref)
+        return score(self.metrics, fake, ref[0], self.dcfg)
 
     # -- the run --------------------------------------------------------------------------------
 

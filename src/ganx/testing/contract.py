@@ -96,21 +96,29 @@ class DomainContract:
         assert real.is_floating_point() and real.shape[0] == 2
         assert torch.isfinite(real).all(), "prepared real samples must be finite"
 
+    def _reference(self, config: DomainConfig, n: int) -> Any:
+        import torch
+
+        from ganx.core.sampling import reference_set
+
+        data = self.domain.build_dataset(config, self.data)
+        return reference_set(self.domain, config, data, n, device=torch.device("cpu"), seed=0,
+                             batch_size=n)
+
     def test_generator_output_fits_discriminator(self, config: DomainConfig) -> None:
         import torch
 
+        from ganx.core.sampling import generate
+
         G = self.domain.build_generator(config)
         D = self.domain.build_discriminator(config)
-        rng = torch.Generator().manual_seed(0)
+        real, cond = reference = self._reference(config, 3)
+        fake = generate(self.domain, config, G.eval(), 3, device=torch.device("cpu"), seed=0,
+                        batch_size=3, reference=reference)
+        assert fake.shape[1:] == real.shape[1:], (
+            f"generator output {tuple(fake.shape[1:])} differs from real samples"
+            f" {tuple(real.shape[1:])}")
         with torch.no_grad():
-            fake = self.domain.generate(config, G, 3, device=torch.device("cpu"), rng=rng)
-            data = self.domain.build_dataset(config, self.data)
-            from ganx.core.data import reference_batch
-
-            real, cond = self.domain.prepare_batch(config, reference_batch(data, 3, 0))
-            assert fake.shape[1:] == real.shape[1:], (
-                f"generator output {tuple(fake.shape[1:])} differs from real samples"
-                f" {tuple(real.shape[1:])}")
             logits = D(fake, *cond)
         assert logits.shape[0] == 3, "the discriminator must return one logit (or map) per sample"
         assert torch.isfinite(logits).all()
@@ -127,11 +135,13 @@ class DomainContract:
     def test_sample_writing(self, config: DomainConfig, tmp_path: Path) -> None:
         import torch
 
-        G = self.domain.build_generator(config)
-        rng = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            samples = self.domain.generate(config, G, 4, device=torch.device("cpu"), rng=rng)
-        paths = self.domain.write_samples(config, samples.float(), tmp_path, "contract")
+        from ganx.core.sampling import generate, write_samples
+
+        G = self.domain.build_generator(config).eval()
+        reference = self._reference(config, 4)
+        samples = generate(self.domain, config, G, 4, device=torch.device("cpu"), seed=0,
+                           batch_size=4, reference=reference)
+        paths = write_samples(self.domain, config, samples, tmp_path, "contract", reference)
         assert paths, "write_samples should return the files it wrote"
         for path in paths:
             assert Path(path).is_file() and Path(path).stat().st_size > 0
@@ -144,6 +154,7 @@ class DomainContract:
         result = self._train(host, tmp_path / "run")
         model = ganx.load(result.run_dir, host=host)
         assert model.step == result.step
-        a = model.generate(4, seed=1)
-        b = ganx.load(result.checkpoint, host=host).generate(4, seed=1)
+        reference = self._reference(model.config, 4)
+        a = model.generate(4, seed=1, reference=reference)
+        b = ganx.load(result.checkpoint, host=host).generate(4, seed=1, reference=reference)
         assert torch.equal(a, b), "the same snapshot and seed must give the same samples"

@@ -28,6 +28,17 @@ class ImageConfig(DomainConfig):
     latent_dim: int = 100
     width: int = 64
     """Channels of the widest-resolution layer (ngf/ndf in the DCGAN paper)."""
+    task: Literal["generate", "inpaint", "denoise", "superres"] = "generate"
+    """generate: images from noise. inpaint, denoise, superres: restore images corrupted on the
+    fly, with a U-Net generator and a PatchGAN discriminator (pix2pix)."""
+    l1_weight: float = 100.0
+    """Restoration: weight of the L1 distance to the clean image (pix2pix uses 100)."""
+    mask_size: float = 0.4
+    """inpaint: side of the square hole, as a share of the image side."""
+    noise_std: float = 0.2
+    """denoise: standard deviation of the added Gaussian noise, in [-1, 1] units."""
+    scale: int = 4
+    """superres: downsampling factor of the input."""
 
 
 class ImageDomain(Domain):
@@ -51,6 +62,14 @@ class ImageDomain(Domain):
             changes["channels"] = channels
         elif cfg.channels not in (1, 3):
             raise ConfigError(f"channels {cfg.channels}: use 1, 3 or 0 (from the data)")
+        restoring = cfg.task != "generate"
+        if restoring and cfg.conditional:
+            raise ConfigError("conditional=true applies to task=generate only")
+        if cfg.task == "superres" and (cfg.scale < 2 or cfg.resolution % cfg.scale):
+            raise ConfigError(f"scale {cfg.scale}: use a factor of 2 or more that divides"
+                              f" resolution {cfg.resolution}")
+        if cfg.task == "inpaint" and not 0 < cfg.mask_size < 1:
+            raise ConfigError(f"mask_size {cfg.mask_size}: use a share between 0 and 1")
         if cfg.conditional and cfg.num_classes == 0:
             if classes < 2:
                 raise ConfigError(f"conditional training needs labels; {data or 'the data'} has"
@@ -65,27 +84,72 @@ class ImageDomain(Domain):
 
         images = sources.load(data, cfg.resolution, cfg.channels)
         tensor = torch.from_numpy(images.images)
-        if cfg.conditional:
+        if cfg.conditional and cfg.task == "generate":
             if images.labels is None:
                 raise ConfigError(f"conditional training needs labels; {data} has none")
             return tensor, torch.from_numpy(images.labels)
         return tensor
 
     def build_generator(self, cfg: ImageConfig):
+        if cfg.task != "generate":
+            from .corruptions import input_channels
+            from .unet import UNetGenerator
+
+            return UNetGenerator(input_channels(cfg.task, cfg.channels), cfg.channels,
+                                 cfg.resolution, cfg.width, cfg.task)
         from .dcgan import DCGANGenerator
 
         return DCGANGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width,
                               cfg.num_classes if cfg.conditional else 0)
 
     def build_discriminator(self, cfg: ImageConfig):
+        if cfg.task != "generate":
+            from .corruptions import input_channels
+            from .unet import PatchDiscriminator
+
+            return PatchDiscriminator(cfg.channels, input_channels(cfg.task, cfg.channels),
+                                      cfg.width)
         from .dcgan import DCGANDiscriminator
 
         return DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
                                   cfg.num_classes if cfg.conditional else 0)
 
-    def generate(self, cfg: ImageConfig, generator_net, n: int, *, device, rng):
+    def default_metrics(self, cfg: ImageConfig):
+        return ["image-fid"] if cfg.task == "generate" else ["image-restoration"]
+
+    # -- restoration: corrupted inputs are the generator's condition ----------------------------
+
+    def sample_latent(self, cfg: ImageConfig, n: int, *, device, generator):
+        if cfg.task == "generate":
+            return super().sample_latent(cfg, n, device=device, generator=generator)
         import torch
 
+        return torch.empty(n, 0, device=device)  # the U-Net needs no noise
+
+    def prepare_batch(self, cfg: ImageConfig, batch):
+        real, cond = super().prepare_batch(cfg, batch)
+        if cfg.task == "generate":
+            return real, cond
+        from .corruptions import corrupt
+
+        corrupted = corrupt(real, cfg.task, mask_size=cfg.mask_size, noise_std=cfg.noise_std,
+                            scale=cfg.scale)
+        return real, (corrupted,)
+
+    def extra_generator_losses(self, cfg: ImageConfig, real, conditions, fake):
+        if cfg.task == "generate" or cfg.l1_weight == 0:
+            return {}
+        return {"l1": cfg.l1_weight * (fake.float() - real).abs().mean()}
+
+    def generate(self, cfg: ImageConfig, generator_net, n: int, *, device, rng, reference=None):
+        import torch
+
+        if cfg.task != "generate":
+            if reference is None:
+                raise ConfigError(f"task={cfg.task} restores given images; pass them"
+                                  " (ganx sample RUN --input FILE_OR_FOLDER)")
+            _, (corrupted,) = reference
+            return generator_net(torch.empty(n, 0, device=device), corrupted[:n])
         z = self.sample_latent(cfg, n, device=device, generator=rng)
         if not cfg.conditional:
             return generator_net(z)
@@ -93,10 +157,21 @@ class ImageDomain(Domain):
         labels = torch.arange(n, device=device) % cfg.num_classes
         return generator_net(z, labels)
 
-    def write_samples(self, cfg: ImageConfig, samples, out_dir: Path, tag: str) -> list[Path]:
+    def write_samples(self, cfg: ImageConfig, samples, out_dir: Path, tag: str,
+                      reference=None) -> list[Path]:
+        import torch
+
         from .writer import save_grid
 
         path = out_dir / f"{tag}.png"
+        if cfg.task != "generate" and reference is not None:
+            from .corruptions import visible
+
+            real, (corrupted,) = reference
+            n = len(samples)
+            rows = [visible(corrupted[:n], cfg.channels), samples, real[:n]]
+            save_grid(torch.cat(rows), path, nrow=n)  # rows: input, output, target
+            return [path]
         nrow = cfg.num_classes if cfg.conditional else math.ceil(math.sqrt(len(samples)))
         save_grid(samples, path, nrow=nrow)
         return [path]
