@@ -220,10 +220,11 @@ def _snapshot_path(path: Path) -> Path:
     return path
 
 
-def load(path: str | Path, *, device: str = "cpu", host: PluginHost | None = None
-         ) -> TrainedGenerator:
+def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] | None = None,
+         host: PluginHost | None = None) -> TrainedGenerator:
     """Load the generator (EMA weights) of a run directory's newest snapshot or of a snapshot
-    file. Nothing in the file is executed (weights-only loading)."""
+    file. Nothing in the file is executed (weights-only loading). `settings` change domain
+    fields that only affect sampling (e.g. `{"label": 3}` for a class-conditional image run)."""
     from .core.checkpoint import load_checkpoint
     from .core.device import resolve_device
     from .core.errors import CheckpointError
@@ -235,6 +236,7 @@ def load(path: str | Path, *, device: str = "cpu", host: PluginHost | None = Non
     stored = payload["config"]
     train_cfg = apply_settings(TrainConfig(), stored["train"], f"{snap} [train]")
     dcfg = apply_settings(domain.Config(), stored["domain"], f"{snap} [domain]")
+    dcfg = apply_settings(dcfg, settings or {}, "--set")
     dev = resolve_device(device)
     from .core.sampling import call_domain
 

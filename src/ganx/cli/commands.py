@@ -67,13 +67,21 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
               help="Output folder.  [default: RUN/generated]")
 @click.option("--seed", type=int, default=0, help="Seed: the same seed writes the same bytes.")
 @click.option("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps.")
-def sample(run, count, out, seed, device) -> None:
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Change a domain field for sampling, e.g. --set label=3; repeatable.")
+@click.option("--label", type=int, help="Class to sample from a class-conditional run "
+                                         "(same as --set label=N).")
+def sample(run, count, out, seed, device, set_pairs, label) -> None:
     """Draw samples from a run directory (newest snapshot) or a snapshot file, using G_ema."""
     import ganx
+    from ganx.core.config import parse_set_options
 
     if count < 1:
         raise click.BadParameter("must be at least 1", param_hint="-n")
-    model = ganx.load(run, device=device)
+    settings: dict[str, object] = dict(parse_set_options(set_pairs))
+    if label is not None:
+        settings["label"] = label
+    model = ganx.load(run, device=device, settings=settings)
     default_out = Path(run) / "generated" if Path(run).is_dir() else Path(run).parent / "generated"
     paths = model.write_samples(Path(out) if out else default_out, count, seed=seed)
     for path in paths:

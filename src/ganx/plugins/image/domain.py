@@ -23,6 +23,8 @@ class ImageConfig(DomainConfig):
     """Class-conditional training when the data has labels (class subfolders, named sets)."""
     num_classes: int = 0
     """Number of classes; 0 takes it from the data when conditional."""
+    label: int = -1
+    """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
     arch: Literal["dcgan"] = "dcgan"
     """Network family: dcgan (Radford et al. 2016)."""
     latent_dim: int = 100
@@ -153,8 +155,12 @@ class ImageDomain(Domain):
         z = self.sample_latent(cfg, n, device=device, generator=rng)
         if not cfg.conditional:
             return generator_net(z)
-        # cycle through the classes so a grid shows each class in turn
-        labels = torch.arange(n, device=device) % cfg.num_classes
+        if cfg.label >= cfg.num_classes:
+            raise ConfigError(f"label {cfg.label}: this run has classes 0 to {cfg.num_classes - 1}")
+        if cfg.label >= 0:
+            labels = torch.full((n,), cfg.label, device=device, dtype=torch.long)
+        else:  # cycle through the classes so a grid shows each class in turn
+            labels = torch.arange(n, device=device) % cfg.num_classes
         return generator_net(z, labels)
 
     def write_samples(self, cfg: ImageConfig, samples, out_dir: Path, tag: str,
