@@ -196,6 +196,13 @@ class TrainedGenerator:
                         seed=seed, batch_size=batch_size or self.train_config.batch_size,
                         reference=reference)
 
+    def restore(self, source: str | Path, out_dir: str | Path) -> list[Path]:
+        """Restore the user's own files (a file or a folder) with a restoration run."""
+        from .core.sampling import call_domain
+
+        return call_domain(self.domain, "restore_files", self.config, self.generator,
+                           Path(source), Path(out_dir), self.device)
+
     def write_samples(self, out_dir: str | Path, n: int, *, seed: int = 0,
                       tag: str = "sample") -> list[Path]:
         """Generate `n` samples and write them with the domain's sample writer."""

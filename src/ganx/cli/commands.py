@@ -71,7 +71,9 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
               help="Change a domain field for sampling, e.g. --set label=3; repeatable.")
 @click.option("--label", type=int, help="Class to sample from a class-conditional run "
                                          "(same as --set label=N).")
-def sample(run, count, out, seed, device, set_pairs, label) -> None:
+@click.option("--input", "source", type=click.Path(),
+              help="Restoration runs: restore this image file or folder instead of sampling.")
+def sample(run, count, out, seed, device, set_pairs, label, source) -> None:
     """Draw samples from a run directory (newest snapshot) or a snapshot file, using G_ema."""
     import ganx
     from ganx.core.config import parse_set_options
@@ -83,7 +85,10 @@ def sample(run, count, out, seed, device, set_pairs, label) -> None:
         settings["label"] = label
     model = ganx.load(run, device=device, settings=settings)
     default_out = Path(run) / "generated" if Path(run).is_dir() else Path(run).parent / "generated"
-    paths = model.write_samples(Path(out) if out else default_out, count, seed=seed)
+    if source:
+        paths = model.restore(source, Path(out) if out else default_out)
+    else:
+        paths = model.write_samples(Path(out) if out else default_out, count, seed=seed)
     for path in paths:
         click.echo(str(path))
 

@@ -80,6 +80,15 @@ class Domain:
         Runs once per fresh run, without torch; keep it cheap (peek, do not load)."""
         return cfg
 
+    def restore_files(self, cfg: Any, generator_net: nn.Module, source: Path, out_dir: Path,
+                      device: torch.device) -> list[Path]:
+        """Restoration domains: restore the user's own files (a file or a folder) with a
+        trained generator into `out_dir`, and return the paths written (`ganx sample --input`).
+        Default: this domain has no restoration."""
+        from .errors import ConfigError
+
+        raise ConfigError(f"domain '{self.name}' does not restore files (--input)")
+
     def datasets(self) -> list[tuple[str, str, str | None]]:
         """Named datasets this domain knows, for `ganx data list`: (name, description, None
         when usable on this machine or else what to install)."""

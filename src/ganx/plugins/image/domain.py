@@ -182,6 +182,12 @@ class ImageDomain(Domain):
         save_grid(samples, path, nrow=nrow)
         return [path]
 
+    def restore_files(self, cfg: ImageConfig, generator_net, source: Path, out_dir: Path,
+                      device) -> list[Path]:
+        from .restore_files import restore_files
+
+        return restore_files(cfg, generator_net, source, out_dir, device)
+
     def datasets(self) -> list[tuple[str, str, str | None]]:
         from . import sources
 
