@@ -135,3 +135,41 @@ def test_sample_one_class_from_a_conditional_run(tmp_path):
     assert out.returncode == 0, out.stderr
     bad = run_ganx("sample", str(run), "--label", "10", env=env)
     assert bad.returncode == 2 and "label 10: this run has classes 0 to 9" in bad.stderr
+
+
+class TestResNetImageDomain(DomainContract):
+    domain = ImageDomain()
+    plugin = image_plugin
+    settings: ClassVar[dict[str, Any]] = {**TINY, "arch": "resnet", "conditional": True,
+                                          "augment": "color,translation,cutout"}
+
+
+def test_diffaugment_transforms():
+    import torch
+
+    from ganx.plugins.image import diffaugment
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    assert diffaugment.parse_policy(" color, cutout") == ("color", "cutout")
+    with pytest.raises(ValueError, match="unknown augmentation 'flip'"):
+        diffaugment.parse_policy("flip")
+    shifted = diffaugment.translation(x)
+    # every output pixel is an input pixel of the same image and channel, or the zero border
+    for i in range(6):
+        values = set(x[i].flatten().tolist()) | {0.0}
+        assert set(shifted[i].flatten().tolist()) <= values
+    holes = diffaugment.cutout(x)
+    zeroed = (holes == 0).all(dim=1).sum(dim=(1, 2))
+    assert ((zeroed > 0) & (zeroed <= 8 * 8)).all()
+    # gradients flow through every transform to the input
+    y = x.clone().requires_grad_(True)
+    out = diffaugment.cutout(diffaugment.translation(diffaugment.color(y)))
+    out.sum().backward()
+    assert y.grad is not None and y.grad.abs().sum() > 0
+
+
+def test_augment_typo_is_a_config_error(tmp_path):
+    result = run_ganx("train", "--plugin", "image", "--set", "augment=colour", "--dry-run",
+                      env={"GANX_HOME": str(tmp_path)})
+    assert result.returncode == 2 and "unknown augmentation 'colour'" in result.stderr

@@ -25,8 +25,10 @@ class ImageConfig(DomainConfig):
     """Number of classes; 0 takes it from the data when conditional."""
     label: int = -1
     """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
-    arch: Literal["dcgan"] = "dcgan"
-    """Network family: dcgan (Radford et al. 2016)."""
+    arch: Literal["dcgan", "resnet"] = "dcgan"
+    """dcgan (Radford et al. 2016) or resnet (SNGAN: residual blocks, spectral-norm D)."""
+    augment: str = ""
+    """DiffAugment policy for small datasets: comma-separated color, translation, cutout."""
     latent_dim: int = 100
     width: int = 64
     """Channels of the widest-resolution layer (ngf/ndf in the DCGAN paper)."""
@@ -64,6 +66,12 @@ class ImageDomain(Domain):
             changes["channels"] = channels
         elif cfg.channels not in (1, 3):
             raise ConfigError(f"channels {cfg.channels}: use 1, 3 or 0 (from the data)")
+        from .diffaugment import parse_policy
+
+        try:
+            parse_policy(cfg.augment)
+        except ValueError as exc:
+            raise ConfigError(f"augment {cfg.augment!r}: {exc}") from None
         restoring = cfg.task != "generate"
         if restoring and cfg.conditional:
             raise ConfigError("conditional=true applies to task=generate only")
@@ -99,22 +107,37 @@ class ImageDomain(Domain):
 
             return UNetGenerator(input_channels(cfg.task, cfg.channels), cfg.channels,
                                  cfg.resolution, cfg.width, cfg.task)
+        classes = cfg.num_classes if cfg.conditional else 0
+        if cfg.arch == "resnet":
+            from .resnet import ResNetGenerator
+
+            return ResNetGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width,
+                                   classes)
         from .dcgan import DCGANGenerator
 
-        return DCGANGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width,
-                              cfg.num_classes if cfg.conditional else 0)
+        return DCGANGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width, classes)
 
     def build_discriminator(self, cfg: ImageConfig):
+        from .diffaugment import AugmentedDiscriminator, parse_policy
+
         if cfg.task != "generate":
             from .corruptions import input_channels
             from .unet import PatchDiscriminator
 
-            return PatchDiscriminator(cfg.channels, input_channels(cfg.task, cfg.channels),
-                                      cfg.width)
-        from .dcgan import DCGANDiscriminator
+            d = PatchDiscriminator(cfg.channels, input_channels(cfg.task, cfg.channels),
+                                   cfg.width)
+        elif cfg.arch == "resnet":
+            from .resnet import ResNetDiscriminator
 
-        return DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
-                                  cfg.num_classes if cfg.conditional else 0)
+            d = ResNetDiscriminator(cfg.channels, cfg.resolution, cfg.width,
+                                    cfg.num_classes if cfg.conditional else 0)
+        else:
+            from .dcgan import DCGANDiscriminator
+
+            d = DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
+                                   cfg.num_classes if cfg.conditional else 0)
+        policy = parse_policy(cfg.augment)
+        return AugmentedDiscriminator(d, policy) if policy else d
 
     def default_metrics(self, cfg: ImageConfig):
         return ["image-fid"] if cfg.task == "generate" else ["image-restoration"]
