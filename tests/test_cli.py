@@ -166,3 +166,22 @@ def test_progress_bar_and_tensorboard_events(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "10/10" in result.stderr and "it/s" not in result.stdout  # tqdm draws on stderr
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_sigint_snapshots_and_exits_130(tmp_path):
+    args = [*SMALL_ARGS, "--steps", "100000", "--set", "log_every=50",
+            "--set", "checkpoint_every=100000", "--set", "eval_every=-1"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ganx", "train", *args, "--run-dir",
+                             str(tmp_path / "run")], stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stderr:
+        if "step 50/100000" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "interrupted by signal 2; snapshot saved" in rest and "Traceback" not in rest
+    from ganx.core.checkpoint import list_snapshots
+
+    steps = [s for s, _ in list_snapshots(tmp_path / "run" / "checkpoints")]
+    assert steps[0] >= 50 and steps[-1] == 0
