@@ -94,19 +94,26 @@ def test_info_reports_devices_and_precision():
     assert "precision auto -> " in result.stdout and "torch " in result.stdout
 
 
+def interrupt_training(args: list[str], run_dir, wait_for: str, signum: int) -> tuple[int, str]:
+    """Start `ganx train ARGS`, send `signum` once stderr shows `wait_for`; (exit code, rest of
+    stderr)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ganx", "train", *args, "--run-dir",
+                             str(run_dir)], stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stderr:  # wait until training is under way
+        if wait_for in line:
+            break
+    time.sleep(0.2)
+    proc.send_signal(signum)
+    rest = proc.stderr.read()
+    return proc.wait(timeout=60), rest
+
+
 def test_sigterm_snapshots_exits_143_and_resume_matches_an_uninterrupted_run(tmp_path):
     args = [*SMALL_ARGS, "--steps", "3000", "--set", "log_every=50",
             "--set", "checkpoint_every=1000", "--set", "eval_every=-1"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ganx", "train", *args, "--run-dir",
-                             str(tmp_path / "cut")], stderr=subprocess.PIPE, text=True, env=env)
-    for line in proc.stderr:  # wait until training is under way
-        if "step 100/3000" in line:
-            break
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 143, rest
+    code, rest = interrupt_training(args, tmp_path / "cut", "step 100/3000", signal.SIGTERM)
+    assert code == 143, rest
     assert "interrupted by signal 15; snapshot saved" in rest
     from ganx.core.checkpoint import list_snapshots, load_checkpoint
 
@@ -171,15 +178,8 @@ def test_progress_bar_and_tensorboard_events(tmp_path):
 def test_sigint_snapshots_and_exits_130(tmp_path):
     args = [*SMALL_ARGS, "--steps", "100000", "--set", "log_every=50",
             "--set", "checkpoint_every=100000", "--set", "eval_every=-1"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ganx", "train", *args, "--run-dir",
-                             str(tmp_path / "run")], stderr=subprocess.PIPE, text=True, env=env)
-    for line in proc.stderr:
-        if "step 50/100000" in line:
-            break
-    proc.send_signal(signal.SIGINT)
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130, rest
+    code, rest = interrupt_training(args, tmp_path / "run", "step 50/100000", signal.SIGINT)
+    assert code == 130, rest
     assert "interrupted by signal 2; snapshot saved" in rest and "Traceback" not in rest
     from ganx.core.checkpoint import list_snapshots
 

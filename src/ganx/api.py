@@ -24,6 +24,7 @@ from .core.config import (
     dump_toml,
     read_config_file,
     split_set_options,
+    to_plain,
 )
 from .core.domain import Domain
 from .core.errors import ConfigError
@@ -52,8 +53,6 @@ class RunPlan:
     versions: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
-        from .core.config import to_plain
-
         return {"plugin": self.plugin, "train": to_plain(self.train),
                 "domain": to_plain(self.domain_config), "versions": self.versions}
 

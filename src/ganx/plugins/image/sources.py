@@ -18,7 +18,7 @@ import gzip
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -57,9 +57,9 @@ class NamedSource:
     identity: Callable[[], str]
 
 
-def read_idx(path: Path | Iterable[bytes], kind: str) -> np.ndarray:
+def read_idx(path: Path, kind: str) -> np.ndarray:
     """Read a (gzipped) IDX file of Fashion-MNIST/MNIST: images (N, 28, 28) or labels (N,)."""
-    with gzip.open(path, "rb") as fh:  # type: ignore[arg-type]
+    with gzip.open(path, "rb") as fh:
         data = fh.read()
     if kind == "images":
         n, rows, cols = (int.from_bytes(data[i: i + 4], "big") for i in (4, 8, 12))
