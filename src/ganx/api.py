@@ -259,17 +259,21 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
 def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
              host: PluginHost | None = None) -> dict[str, float]:
     """Score a trained generator with its domain's default metrics against its training data."""
-    from .core.sampling import call_domain, reference_set, score
+    from .core.sampling import call_domain, has_model_metrics, model_scores, reference_set, score
 
     host = host or get_host()
     model = load(path, device=device, host=host)
     names = list(model.domain.default_metrics(model.config))
-    if not names:
+    if not names and not has_model_metrics(model.domain):
         raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
     metrics = {name: host.metrics.get(name) for name in names}
     tc = model.train_config
     dataset = call_domain(model.domain, "build_dataset", model.config, tc.data)
     ref = reference_set(model.domain, model.config, dataset, n or tc.eval_samples,
                         device=model.device, seed=tc.seed, batch_size=tc.batch_size)
-    fake = model.generate(len(ref[0]), seed=tc.seed + 3, reference=ref)
-    return score(metrics, fake, ref[0], model.config)
+    results: dict[str, float] = {}
+    if metrics:
+        fake = model.generate(len(ref[0]), seed=tc.seed + 3, reference=ref)
+        results = score(metrics, fake, ref[0], model.config)
+    results.update(model_scores(model.domain, model.config, model.generator, ref, model.device))
+    return results

@@ -64,6 +64,10 @@ class TrainConfig:
     """Lazy regularization: apply R1 every this many D steps, scaled up to match."""
     gp_weight: float = 0.0
     """Weight of the WGAN-GP penalty on interpolates (0 disables)."""
+    feature_matching: float = 0.0
+    """Weight of the feature-matching loss for discriminators that return feature maps."""
+    pretrain_lr: float = 1e-3
+    """Learning rate of the generator's own pretraining phase, for domains that have one."""
     ema_half_life: int = 10_000
     """Half-life of the generator EMA, in training samples (0 disables)."""
     ema_rampup: float = 0.05

@@ -9,7 +9,8 @@ models module the builders import).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
     from torch.utils.data import Dataset
 
     DatasetLike = torch.Tensor | tuple[torch.Tensor, ...] | Dataset
+
+
+@dataclass
+class DiscriminatorOutput:
+    """What a discriminator may return instead of a bare logits tensor: the logits of each
+    sub-discriminator (multi-scale, multi-period, ...; the adversarial loss is summed over them)
+    and, for feature matching, its intermediate feature maps (in a fixed order)."""
+
+    logits: list[torch.Tensor]
+    features: list[torch.Tensor] = field(default_factory=list)
 
 
 class Domain:
@@ -62,7 +73,10 @@ class Domain:
 
     def build_discriminator(self, cfg: Any) -> nn.Module:
         """*Required.* The discriminator, called as `D(x, *conditions)`; returns logits, one per
-        sample (shape (N,) or (N, 1)), or a map of patch logits (N, ...)."""
+        sample (shape (N,) or (N, 1)), or a map of patch logits (N, ...); or a list of such
+        tensors, one per sub-discriminator (the adversarial loss is summed over them); or a
+        `DiscriminatorOutput` that also carries feature maps for feature matching (engine
+        setting `feature_matching`)."""
         raise NotImplementedError(f"{type(self).__name__}.build_discriminator")
 
     def write_samples(self, cfg: Any, samples: torch.Tensor, out_dir: Path, tag: str) -> list[Path]:
@@ -152,4 +166,43 @@ class Domain:
     ) -> Mapping[str, torch.Tensor]:
         """Extra, already weighted, generator loss terms (e.g. reconstruction L1 for restoration,
         mel-L1 for vocoders), by name. They are added to the adversarial loss and logged."""
+        return {}
+
+    def generator_adversarial_loss(
+        self, cfg: Any, generator_net: nn.Module, fake: torch.Tensor, d_fake: Any,
+        g_loss: Callable[[Any], torch.Tensor],
+    ) -> torch.Tensor:
+        """The generator's adversarial loss. `d_fake` is the discriminator's output on `fake`
+        (as returned by D) and `g_loss(d_fake)` computes the configured loss over it. Override
+        for estimators that do not backpropagate through D, e.g. REINFORCE over sampled tokens
+        (the generator may keep its samples' log-probabilities for this). Default: `g_loss`."""
+        return g_loss(d_fake)
+
+    def on_train_step(self, cfg: Any, step: int, total_steps: int,
+                      generator_net: nn.Module) -> None:
+        """Called before every training step (pretraining included) with the 0-based index of the
+        step about to run: the place for schedules such as a Gumbel-softmax temperature. Depend
+        on `step` only, so that a resumed run continues exactly. Default: nothing."""
+
+    def pretrain_steps(self, cfg: Any) -> int:
+        """Length of a generator-only pretraining phase at the start of the run (e.g. maximum
+        likelihood for text). The engine trains G alone on `pretrain_loss` with its own Adam
+        optimizer (engine setting `pretrain_lr`); the run's `steps` include these. Default: 0."""
+        return 0
+
+    def pretrain_loss(
+        self, cfg: Any, generator_net: nn.Module, real: torch.Tensor,
+        conditions: tuple[torch.Tensor, ...],
+    ) -> Mapping[str, torch.Tensor]:
+        """Already weighted loss terms of one pretraining step, by name (summed and logged).
+        *Required* when `pretrain_steps` is above 0."""
+        raise NotImplementedError(f"{type(self).__name__}.pretrain_loss")
+
+    def model_metrics(
+        self, cfg: Any, generator_net: nn.Module,
+        reference: tuple[torch.Tensor, tuple[torch.Tensor, ...]], device: torch.device,
+    ) -> Mapping[str, float]:
+        """Metrics that need the generator itself rather than its samples (e.g. held-out
+        perplexity), evaluated with the registered metrics; `reference` holds real samples and
+        conditions prepared by `prepare_batch`, on the CPU. Default: none."""
         return {}

@@ -6,10 +6,12 @@ built-in `engine` plugin (`ganx.plugins.engine`), through the same hook third pa
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
+
+from .domain import DiscriminatorOutput
 
 
 class AdversarialLoss(Protocol):
@@ -67,16 +69,57 @@ class LeastSquares:
         return 0.5 * (fake_logits - 1.0).square().mean()
 
 
+def split_output(out: Any) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """A discriminator's output as (logits per sub-discriminator, feature maps), in fp32.
+    Raises TypeError for anything but a tensor, a list/tuple of tensors or a DiscriminatorOutput."""
+    if isinstance(out, torch.Tensor):
+        return [out.float()], []
+    if isinstance(out, DiscriminatorOutput):
+        logits, features = list(out.logits), list(out.features)
+    elif isinstance(out, (list, tuple)):
+        logits, features = list(out), []
+    else:
+        raise TypeError(f"returned {type(out).__name__}, not a tensor, a list of tensors or a"
+                        " DiscriminatorOutput")
+    if not logits or not all(isinstance(t, torch.Tensor) for t in logits + features):
+        raise TypeError("returned an output whose logits/features are not all tensors")
+    return [t.float() for t in logits], features
 
-def _grad_norm_sq(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
+
+def d_loss_over(loss: AdversarialLoss, real_logits: list[torch.Tensor],
+                fake_logits: list[torch.Tensor]) -> torch.Tensor:
+    """The discriminator loss summed over sub-discriminators."""
+    terms = [loss.d_loss(r, f) for r, f in zip(real_logits, fake_logits, strict=True)]
+    return torch.stack(terms).sum() if len(terms) > 1 else terms[0]
+
+
+def g_loss_over(loss: AdversarialLoss, fake_logits: list[torch.Tensor]) -> torch.Tensor:
+    """The generator loss summed over sub-discriminators."""
+    terms = [loss.g_loss(f) for f in fake_logits]
+    return torch.stack(terms).sum() if len(terms) > 1 else terms[0]
+
+
+def feature_matching(fake_features: list[torch.Tensor],
+                     real_features: list[torch.Tensor]) -> torch.Tensor:
+    """Sum over feature maps of the mean absolute difference (as in MelGAN and HiFi-GAN)."""
+    terms = [(f.float() - r.detach().float()).abs().mean()
+             for f, r in zip(fake_features, real_features, strict=True)]
+    return torch.stack(terms).sum()
+
+
+def _logit_sum(out: Any) -> torch.Tensor:
+    return torch.stack([t.sum() for t in split_output(out)[0]]).sum()
+
+
+def _grad_norm_sq(outputs: Any, inputs: torch.Tensor) -> torch.Tensor:
+    (grad,) = torch.autograd.grad(_logit_sum(outputs), inputs, create_graph=True)
     return grad.flatten(1).square().sum(1)
 
 
 def r1_penalty(discriminator, real: torch.Tensor, conditions: tuple) -> torch.Tensor:
     """Mean squared gradient norm of D at real samples (Mescheder et al. 2018). Call in fp32."""
     real = real.detach().float().requires_grad_(True)
-    return _grad_norm_sq(discriminator(real, *conditions).float(), real).mean()
+    return _grad_norm_sq(discriminator(real, *conditions), real).mean()
 
 
 def gradient_penalty(
@@ -87,5 +130,5 @@ def gradient_penalty(
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     alpha = torch.rand(shape, device=real.device, generator=generator)
     mixed = torch.lerp(real.detach().float(), fake.detach().float(), alpha).requires_grad_(True)
-    norm = _grad_norm_sq(discriminator(mixed, *conditions).float(), mixed).add(1e-12).sqrt()
+    norm = _grad_norm_sq(discriminator(mixed, *conditions), mixed).add(1e-12).sqrt()
     return (norm - 1.0).square().mean()

@@ -113,3 +113,18 @@ def score(metrics: Mapping[str, Any], fake: torch.Tensor, real: torch.Tensor,
         except Exception as exc:
             raise RunError(f"metric '{name}' failed: {type(exc).__name__}: {exc}") from exc
     return results
+
+
+def has_model_metrics(domain: Domain) -> bool:
+    """Whether the domain overrides `model_metrics` (metrics that need the generator itself)."""
+    return type(domain).model_metrics is not Domain.model_metrics
+
+
+@torch.no_grad()
+def model_scores(domain: Domain, cfg: Any, generator: nn.Module, reference: Reference,
+                 device: torch.device) -> dict[str, float]:
+    """The domain's `model_metrics` as plain floats (empty when it has none)."""
+    if not has_model_metrics(domain):
+        return {}
+    values = call_domain(domain, "model_metrics", cfg, generator, reference, device)
+    return {k: float(v) for k, v in values.items()}

@@ -29,10 +29,27 @@ from .data import DataSource, make_source
 from .device import resolve_device
 from .domain import Domain
 from .errors import CheckpointError, ConfigError, RunError, TrainingInterrupted
-from .losses import AdversarialLoss, gradient_penalty, r1_penalty
+from .losses import (
+    AdversarialLoss,
+    d_loss_over,
+    feature_matching,
+    g_loss_over,
+    gradient_penalty,
+    r1_penalty,
+    split_output,
+)
 from .precision import PrecisionPolicy, auto_precision
 from .runlog import RunLog
-from .sampling import Reference, call_domain, generate, reference_set, score, write_samples
+from .sampling import (
+    Reference,
+    call_domain,
+    generate,
+    has_model_metrics,
+    model_scores,
+    reference_set,
+    score,
+    write_samples,
+)
 
 log = logging.getLogger("ganx")
 
@@ -52,10 +69,11 @@ class RunResult:
     precision: str = "fp32"
 
 
-def _as_logits(out: Any, domain: Domain, who: str) -> torch.Tensor:
-    if not isinstance(out, torch.Tensor):
-        raise RunError(f"domain '{domain.name}': {who} returned {type(out).__name__}, not a tensor")
-    return out.float()
+def _split(out: Any, domain: Domain) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    try:
+        return split_output(out)
+    except TypeError as exc:
+        raise RunError(f"domain '{domain.name}': the discriminator {exc}") from None
 
 
 class Trainer:
@@ -103,11 +121,14 @@ class Trainer:
         for name in ("g_lr", "d_lr"):
             if not getattr(c, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
-        for name in ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers"):
+        for name in ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers",
+                     "feature_matching"):
             if getattr(c, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(c, name)}")
         if not all(0.0 <= b < 1.0 for b in c.betas):
             raise ConfigError(f"betas must lie in [0, 1), got {list(c.betas)}")
+        if not c.pretrain_lr > 0:
+            raise ConfigError(f"pretrain_lr must be positive, got {c.pretrain_lr}")
         if not 0.0 < c.lr_backoff <= 1.0:
             raise ConfigError(f"lr_backoff must lie in (0, 1], got {c.lr_backoff}")
 
@@ -131,7 +152,11 @@ class Trainer:
         fused = {"fused": True} if self.device.type == "cuda" else {}
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.g_lr, betas=c.betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.d_lr, betas=c.betas, **fused)
-        for name in ("g", "d"):
+        self.pretrain_steps = min(int(call_domain(d, "pretrain_steps", self.dcfg)), c.steps)
+        self.opt_pre = None
+        if self.pretrain_steps > 0:  # its own optimizer: MLE and adversarial steps differ in scale
+            self.opt_pre = torch.optim.Adam(self.G.parameters(), lr=c.pretrain_lr, **fused)
+        for name in ("g", "d", "pre"):
             self.policy.scaler(name)
         # training noise, and the generators behind fixed snapshots and metrics
         self.noise = torch.Generator(self.device).manual_seed(c.seed + 1)
@@ -163,6 +188,7 @@ class Trainer:
             "G_ema": self.G_ema.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "opt_pre": self.opt_pre.state_dict() if self.opt_pre is not None else {},
             "scalers": self.policy.state_dict(),
             "rng": rng.capture(self.device),
             "noise": self.noise.get_state(),
@@ -179,6 +205,8 @@ class Trainer:
             self.G_ema.load_state_dict(payload["G_ema"])
             self.opt_g.load_state_dict(payload["opt_g"])
             self.opt_d.load_state_dict(payload["opt_d"])
+            if self.opt_pre is not None and payload.get("opt_pre"):
+                self.opt_pre.load_state_dict(payload["opt_pre"])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise CheckpointError(
                 f"{path} does not fit this run's networks (was the domain config changed?):"
@@ -193,7 +221,10 @@ class Trainer:
         self._apply_lr()
 
     def _apply_lr(self) -> None:
-        for opt, base in ((self.opt_g, self.cfg.g_lr), (self.opt_d, self.cfg.d_lr)):
+        pairs = [(self.opt_g, self.cfg.g_lr), (self.opt_d, self.cfg.d_lr)]
+        if self.opt_pre is not None:
+            pairs.append((self.opt_pre, self.cfg.pretrain_lr))
+        for opt, base in pairs:
             for group in opt.param_groups:
                 group["lr"] = base * self.lr_scale
 
@@ -226,9 +257,9 @@ class Trainer:
         with self.policy.autocast():
             with torch.set_grad_enabled(keep_fake_graph):
                 fake = self.G(z, *cond)
-            real_logits = _as_logits(self.D(real, *cond), d, "the discriminator")
-            fake_logits = _as_logits(self.D(fake.detach(), *cond), d, "the discriminator")
-        loss = self.loss_fn.d_loss(real_logits, fake_logits)
+            real_logits = _split(self.D(real, *cond), d)[0]
+            fake_logits = _split(self.D(fake.detach(), *cond), d)[0]
+        loss = d_loss_over(self.loss_fn, real_logits, fake_logits)
         self._add(acc, "loss_d", loss)
         self.d_step += 1
         with self.policy.full_precision():
@@ -254,9 +285,19 @@ class Trainer:
                     z = d.sample_latent(self.dcfg, real.shape[0], device=self.device,
                                         generator=self.noise)
                     fake = self.G(z, *cond)
-                fake_logits = _as_logits(self.D(fake, *cond), d, "the discriminator")
-            loss = self.loss_fn.g_loss(fake_logits)
-            self._add(acc, "loss_g", loss)
+                d_fake = self.D(fake, *cond)
+                fake_features = _split(d_fake, d)[1]
+                loss = d.generator_adversarial_loss(
+                    self.dcfg, self.G, fake, d_fake,
+                    lambda out: g_loss_over(self.loss_fn, _split(out, d)[0]))
+                self._add(acc, "loss_g", loss)
+                if self.cfg.feature_matching > 0 and fake_features:
+                    with torch.no_grad():
+                        real_features = _split(self.D(real, *cond), d)[1]
+                    fm = feature_matching(fake_features, real_features)
+                    self._add(acc, "fm", fm)
+                    loss = loss + fm * self.cfg.feature_matching
+            loss = loss.float()
             for name, term in d.extra_generator_losses(self.dcfg, real, cond, fake).items():
                 term = term.float()
                 self._add(acc, name, term)
@@ -290,8 +331,31 @@ class Trainer:
             acc[name] = value.clone()
             acc[name + "#n"] = torch.ones((), device=value.device)
 
+    def _pretrain_step(self, acc: dict[str, torch.Tensor]) -> None:
+        """One generator-only step on the domain's pretraining loss."""
+        d = self.domain
+        real, cond = d.prepare_batch(self.dcfg, self.source.next())
+        with self.policy.autocast():
+            terms = d.pretrain_loss(self.dcfg, self.G, real, cond)
+        if not terms:
+            raise RunError(f"domain '{d.name}': pretrain_loss returned no loss terms")
+        loss = torch.zeros((), device=self.device)
+        for name, term in terms.items():
+            term = term.float()
+            self._add(acc, name, term)
+            loss = loss + term
+        self.opt_pre.zero_grad(set_to_none=True)
+        self.policy.backward_and_step(loss, self.opt_pre, "pre")
+
     def train_step(self, acc: dict[str, torch.Tensor]) -> None:
-        """One generator step and `d_steps` discriminator steps before it."""
+        """One generator step and `d_steps` discriminator steps before it (or, during the
+        domain's pretraining phase, one generator-only step)."""
+        self.domain.on_train_step(self.dcfg, self.step, self.cfg.steps, self.G)
+        if self.step < self.pretrain_steps:
+            self._pretrain_step(acc)
+            self._update_ema()
+            self.step += 1
+            return
         reuse = self.cfg.d_steps == 1  # one G forward per step, as in the textbook loop
         for _ in range(self.cfg.d_steps):
             real, cond, fake = self._d_phase(acc, keep_fake_graph=reuse)
@@ -343,11 +407,15 @@ class Trainer:
                              f"step-{self.step:08d}", reference=ref)
 
     def evaluate(self) -> dict[str, float]:
-        if not self.metrics:
+        if not self.metrics and not has_model_metrics(self.domain):
             return {}
         ref = self._reference(self.cfg.eval_samples, self.cfg.seed)
-        fake = self._generate(len(ref[0]), self.cfg.seed + 3, ref)
-        return score(self.metrics, fake, ref[0], self.dcfg)
+        results: dict[str, float] = {}
+        if self.metrics:
+            fake = self._generate(len(ref[0]), self.cfg.seed + 3, ref)
+            results = score(self.metrics, fake, ref[0], self.dcfg)
+        results.update(model_scores(self.domain, self.dcfg, self.G_ema, ref, self.device))
+        return results
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -444,7 +512,8 @@ class Trainer:
                     elapsed = time.perf_counter() - started
                     rate = (self.step - started_step) * c.batch_size / max(elapsed, 1e-9)
                     values["samples_per_s"] = rate
-                    runlog.record(self.step, "train", values)
+                    kind = "pretrain" if self.step <= self.pretrain_steps else "train"
+                    runlog.record(self.step, kind, values)
                     text = " ".join(f"{k}={v:.4g}" for k, v in values.items())
                     if bar is not None:
                         bar.set_postfix_str(text, refresh=False)
