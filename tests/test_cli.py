@@ -86,6 +86,9 @@ def test_train_sample_evaluate_through_the_cli(tmp_path):
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout)
     assert scores["modes_total"] == 8 and 0 <= scores["high_quality"] <= 1
+    recorded = [json.loads(line) for line in (run / "metrics.jsonl").open()][-1]
+    assert recorded["kind"] == "evaluate" and recorded["step"] == 20
+    assert recorded["modes_covered"] == scores["modes_covered"]
 
 
 def test_info_reports_devices_and_precision():

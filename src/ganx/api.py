@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .core.bench import BenchRow
     from .core.sampling import Reference
     from .core.trainer import RunResult
 
@@ -110,24 +111,30 @@ def plan_run(
         from .core.trainer import find_resume_snapshot
 
         found = find_resume_snapshot(run_dir, domain.name)
+    where = str(config_file)
     if found is not None:
         stored = found[1]["config"]
         train = apply_settings(TrainConfig(), stored["train"], f"{found[0]} [train]")
         dcfg = apply_settings(domain.Config(), stored["domain"], f"{found[0]} [domain]")
     else:
-        train = apply_settings(TrainConfig(), domain.train_defaults,
-                               f"plugin '{plugin}' train_defaults")
         dcfg = domain.Config()
-    where = str(config_file)
-    train = apply_settings(train, file.get("train", {}), f"{where} [train]")
     dcfg = apply_settings(dcfg, file.get("domain", {}), f"{where} [domain]")
-    train = apply_settings(train, train_set, "--set")
     dcfg = apply_settings(dcfg, domain_set, "--set")
+    if found is None:  # the domain's engine defaults may depend on its settings
+        train = apply_settings(TrainConfig(), domain.train_defaults_for(dcfg),
+                               f"plugin '{plugin}' train_defaults")
+    train = apply_settings(train, file.get("train", {}), f"{where} [train]")
+    train = apply_settings(train, train_set, "--set")
     train = apply_settings(train, options, "option")
     train = dataclasses.replace(train, run_dir=str(run_dir))
     if found is None:
         dcfg = domain.resolve_config(dcfg, train.data)
     return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
+
+
+def _loss(host: PluginHost, name: str) -> Any:
+    loss = host.losses.get(name)
+    return loss() if isinstance(loss, type) else loss
 
 
 def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
@@ -136,9 +143,7 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
     from .core.trainer import Trainer
 
     host = host or get_host()
-    loss = host.losses.get(plan.train.loss)
-    if isinstance(loss, type):
-        loss = loss()
+    loss = _loss(host, plan.train.loss)
     metrics = {}
     if plan.train.eval_every >= 0:
         names = plan.domain.default_metrics(plan.domain_config)
@@ -171,6 +176,34 @@ def train(
     plan = plan_run(plugin, config_file=config, settings=settings, options=options,
                     resume=resume, host=host)
     return run_plan(plan, host=host, show_progress=show_progress)
+
+
+def bench(
+    plugin: str,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    steps: int = 20,
+    warmup: int = 5,
+    rounds: int = 3,
+    precisions: tuple[str, ...] = ("fp32", "bf16", "fp16"),
+    formats: tuple[str, ...] = ("contiguous", "channels_last"),
+    host: PluginHost | None = None,
+    report: Any = None,
+    **options: Any,
+) -> list[BenchRow]:
+    """Time the domain's default training step in ganx and in a textbook loop of the same
+    networks, batch and device (see `ganx.core.bench`). Precisions the device lacks are skipped."""
+    import tempfile
+
+    from .core.bench import run_bench
+
+    host = host or get_host()
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = plan_run(plugin, settings=settings, options={**options, "run_dir": tmp},
+                        host=host)
+        return run_bench(plan.domain, plan.domain_config, plan.train, _loss(host, plan.train.loss),
+                         steps=steps, warmup=warmup, rounds=rounds, precisions=precisions,
+                         formats=formats, report=report or (lambda line: None))
 
 
 @dataclass
@@ -276,4 +309,9 @@ def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
         fake = model.generate(len(ref[0]), seed=tc.seed + 3, reference=ref)
         results = score(metrics, fake, ref[0], model.config)
     results.update(model_scores(model.domain, model.config, model.generator, ref, model.device))
+    run_dir = model.path.parent.parent
+    if model.path.parent.name == "checkpoints" and (run_dir / "metrics.jsonl").exists():
+        from .core.runlog import append_record
+
+        append_record(run_dir / "metrics.jsonl", model.step, "evaluate", results)
     return results

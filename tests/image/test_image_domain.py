@@ -173,3 +173,15 @@ def test_augment_typo_is_a_config_error(tmp_path):
     result = run_ganx("train", "--plugin", "image", "--set", "augment=colour", "--dry-run",
                       env={"GANX_HOME": str(tmp_path)})
     assert result.returncode == 2 and "unknown augmentation 'colour'" in result.stderr
+
+
+def test_resnet_gets_sngan_engine_defaults_and_flags_still_win(tmp_path):
+    from ganx.api import plan_run
+
+    plan = plan_run("image", settings={"arch": "resnet"}, options={"run_dir": str(tmp_path)})
+    assert plan.train.loss == "hinge" and tuple(plan.train.betas) == (0.0, 0.9)
+    plan = plan_run("image", settings={"arch": "resnet", "loss": "nonsaturating"},
+                    options={"run_dir": str(tmp_path)})
+    assert plan.train.loss == "nonsaturating" and tuple(plan.train.betas) == (0.0, 0.9)
+    plan = plan_run("image", options={"run_dir": str(tmp_path)})
+    assert plan.train.loss == "nonsaturating" and tuple(plan.train.betas) == (0.5, 0.999)

@@ -112,6 +112,50 @@ def evaluate(run, count, device, as_json) -> None:
 
 
 @click.command()
+@click.option("--plugin", "-p", required=True, help="Domain whose default step to time.")
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Set an engine or domain field, as for train; repeatable.")
+@click.option("--data", help="Training data, as for train.  [default: the domain's default]")
+@click.option("--batch-size", type=int, help="Batch size.  [default: the domain's]")
+@click.option("--device", help="auto, cpu, cuda, cuda:N or mps.  [default: auto]")
+@click.option("--steps", type=int, default=20, show_default=True,
+              help="Timed steps per loop and round.")
+@click.option("--warmup", type=int, default=5, show_default=True,
+              help="Untimed steps per loop first.")
+@click.option("--rounds", type=int, default=3, show_default=True,
+              help="Interleaved rounds; the median round counts.")
+@click.option("--precision", "precisions", multiple=True,
+              type=click.Choice(["fp32", "bf16", "fp16"]),
+              help="Engine precisions to time; repeatable.  [default: all the device supports]")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Also write the table (Markdown) to this file.")
+def bench(plugin, set_pairs, data, batch_size, device, steps, warmup, rounds, precisions,
+          out) -> None:
+    """Time the domain's training step in ganx and in a textbook loop, side by side."""
+    import torch
+
+    from ganx.api import bench as run
+    from ganx.core.config import parse_set_options
+
+    options = {"batch_size": batch_size, "device": device, "data": data}
+    rows = run(plugin, settings=parse_set_options(set_pairs), steps=steps, warmup=warmup,
+               rounds=rounds, precisions=tuple(precisions) or ("fp32", "bf16", "fp16"),
+               report=lambda line: click.echo(line, err=True), **options)
+    from ganx.core.bench import format_table
+    from ganx.core.device import resolve_device
+
+    dev = resolve_device(device or "auto")
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else \
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    title = (f"ganx bench --plugin {plugin}: {dev} ({where}), torch {torch.__version__},"
+             f" {steps} steps x {rounds} rounds")
+    table = format_table(rows, title)
+    click.echo(table)
+    if out:
+        Path(out).write_text(table + "\n", encoding="utf-8")
+
+
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def plugins(as_json) -> None:
     """List installed plugins: distribution, version, what they register, load errors."""
@@ -161,7 +205,7 @@ def info() -> None:
     click.echo(f"plugins {', '.join(get_host().plugins) or 'none'}")
 
 
-ALL = [train, sample, evaluate, plugins, info]
+ALL = [train, sample, evaluate, bench, plugins, info]
 
 
 @click.group()

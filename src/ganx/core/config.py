@@ -43,6 +43,9 @@ class TrainConfig:
     """auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."""
     precision: Precision = "auto"
     """auto, fp32, bf16 or fp16; auto picks what is fast and safe on the device and says so."""
+    memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"
+    """Layout of 4-D image batches and conv weights; auto: channels_last under bf16/fp16 on
+    CUDA, contiguous otherwise (measured with `ganx bench`)."""
     data: str = ""
     """Training data: a path or a named dataset the domain knows; empty for its default."""
     run_dir: str = ""

@@ -51,6 +51,11 @@ class Domain:
     """Engine settings this domain's practitioners would choose (e.g. Adam betas), applied
     before the user's config file, `--set` and flags."""
 
+    def train_defaults_for(self, cfg: Any) -> Mapping[str, Any]:
+        """Engine defaults for this domain config (e.g. per architecture), applied before the
+        user's config file, `--set` and flags. Default: `train_defaults`."""
+        return self.train_defaults
+
     # -- required -------------------------------------------------------------------------------
 
     def build_dataset(self, cfg: Any, data: str) -> DatasetLike:

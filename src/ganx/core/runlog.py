@@ -12,6 +12,15 @@ from typing import Any
 log = logging.getLogger("ganx")
 
 
+def append_record(path: Path, step: int, kind: str, values: dict[str, Any]) -> None:
+    """Append one JSON line {step, kind, time, **values} to `path` (non-finite floats -> null)."""
+    row = {"step": step, "kind": kind, "time": round(time.time(), 3)}
+    row.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in values.items()})
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
 class RunLog:
     """Appends JSON lines to metrics.jsonl, mirrors scalars to TensorBoard, and attaches a
     train.log file handler to the `ganx` logger for the run's lifetime."""
@@ -38,11 +47,7 @@ class RunLog:
     def record(self, step: int, kind: str, values: dict[str, Any]) -> None:
         if not self.write:
             return
-        row = {"step": step, "kind": kind, "time": round(time.time(), 3)}
-        row.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                    for k, v in values.items()})
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row) + "\n")
+        append_record(self.path, step, kind, values)
         if self._tb is not None:
             for key, value in values.items():
                 if isinstance(value, int | float) and not isinstance(value, bool):

