@@ -8,6 +8,7 @@ first two layers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -105,6 +106,11 @@ def plan_run(
         run_dir = rundir.latest_run_dir(plugin) or rundir.new_run_dir(plugin)
     else:
         run_dir = rundir.new_run_dir(plugin)
+    world = _world()
+    if world.distributed:  # names from the clock differ between processes: rank 0's wins
+        from .core.distributed import broadcast
+
+        run_dir = broadcast(run_dir, world)
 
     found = None
     if resume:
@@ -132,6 +138,13 @@ def plan_run(
     return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
 
 
+def _world() -> Any:
+    """torchrun's view of this process (a single process when not under torchrun)."""
+    from .core.distributed import world_from_env
+
+    return world_from_env()
+
+
 def _loss(host: PluginHost, name: str) -> Any:
     loss = host.losses.get(name)
     return loss() if isinstance(loss, type) else loss
@@ -148,10 +161,12 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
     if plan.train.eval_every >= 0:
         names = plan.domain.default_metrics(plan.domain_config)
         metrics = {name: host.metrics.get(name) for name in names}
-    with rundir.locked(plan.run_dir):
-        if plan.resume is None:
-            rundir.refuse_overwrite(plan.run_dir)
-        (plan.run_dir / "config.toml").write_text(plan.to_toml(), encoding="utf-8")
+    world = _world()
+    with rundir.locked(plan.run_dir) if world.writes else contextlib.nullcontext():
+        if world.writes:
+            if plan.resume is None:
+                rundir.refuse_overwrite(plan.run_dir)
+            (plan.run_dir / "config.toml").write_text(plan.to_toml(), encoding="utf-8")
         trainer = Trainer(plan.domain, plan.domain_config, plan.train, run_dir=plan.run_dir,
                           loss=loss, metrics=metrics, resume=plan.resume, versions=plan.versions,
                           plugin=plan.plugin, show_progress=show_progress)

@@ -36,24 +36,37 @@ _DEFAULTS = TrainConfig()
 @click.option("--resume", is_flag=True,
               help="Continue from the newest snapshot in --run-dir (or the newest run of the "
                    "plugin), up to --steps in total.")
+@click.option("--profile", "profile_steps", type=int,
+              help="Profile this many steps (after the first) into RUN/profile/ and print where "
+                   "step time goes.  [default: off]")
+@click.option("--nproc", type=int,
+              help="Train with this many processes on this machine (runs torchrun; one per GPU)."
+                   "  [default: 1]")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config as TOML and exit.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar.  [default: on when stderr is a terminal]")
 def train(plugin, config_file, set_pairs, data, steps, batch_size, device, precision, seed,
-          run_dir, resume, dry_run, progress) -> None:
+          run_dir, resume, profile_steps, nproc, dry_run, progress) -> None:
     """Train a GAN for a domain plugin."""
+    if nproc is not None and nproc < 1:
+        raise click.BadParameter(f"{nproc}: use 1 or more processes", param_hint="--nproc")
+    if nproc and nproc > 1 and "RANK" not in os.environ and not dry_run:
+        _exec_torchrun(nproc)
     from ganx.api import plan_run, run_plan
     from ganx.core.config import parse_set_options
 
     settings = parse_set_options(set_pairs)
     options = {"steps": steps, "batch_size": batch_size, "device": device,
-               "precision": precision, "seed": seed, "run_dir": run_dir, "data": data}
+               "precision": precision, "seed": seed, "run_dir": run_dir, "data": data,
+               "profile_steps": profile_steps}
     plan = plan_run(plugin, config_file=config_file, settings=settings, options=options,
                     resume=resume)
     if dry_run:
         click.echo(plan.to_toml(), nl=False)
         return
     result = run_plan(plan, show_progress=progress)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+        return
     click.echo(f"run dir: {result.run_dir}")
     click.echo(f"snapshot: {result.checkpoint}")
     for key, value in result.metrics.items():
@@ -109,6 +122,23 @@ def evaluate(run, count, device, as_json) -> None:
         return
     for key, value in results.items():
         click.echo(f"{key}: {value:.4g}")
+
+
+def _exec_torchrun(nproc: int) -> None:
+    """Replace this process with `torchrun --nproc-per-node N -m ganx train ...` (the same
+    arguments, less --nproc), so signals reach torchrun and its workers directly."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            args.append(arg)
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            "--nproc-per-node", str(nproc), "-m", "ganx", *args]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)
 
 
 @click.command()

@@ -94,6 +94,8 @@ class TrainConfig:
     """DataLoader workers for datasets that stream from host memory."""
     device_data_limit_mb: int = 2048
     """Datasets up to this size are kept on the device and sampled there."""
+    profile_steps: int = 0
+    """Profile this many steps (after the first) with the PyTorch Profiler into profile/."""
     max_rollbacks: int = 3
     """Consecutive roll-backs after non-finite losses before the run stops."""
     lr_backoff: float = 0.5

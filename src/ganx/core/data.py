@@ -50,13 +50,22 @@ class _Position:
         self.epoch, self.offset = int(state["epoch"]), int(state["offset"])
 
 
+def _shard_slice(offset: int, batch_size: int, shard: tuple[int, int]) -> slice:
+    """This rank's part of the global batch at `offset` (ranks take equal, disjoint parts)."""
+    rank, size = shard
+    local = batch_size // size
+    return slice(offset + rank * local, offset + (rank + 1) * local)
+
+
 class DeviceTensorSource:
-    """Tensors resident on the device, batched by on-device indexing."""
+    """Tensors resident on the device, batched by on-device indexing. With `shard` (rank, world
+    size) each rank takes its part of every global batch of `batch_size`."""
 
     def __init__(self, tensors: tuple[torch.Tensor, ...], batch_size: int, device: torch.device,
-                 seed: int) -> None:
+                 seed: int, shard: tuple[int, int] = (0, 1)) -> None:
         self.tensors = tuple(t.to(device) for t in tensors)
         self.device = device
+        self.shard = shard
         self.position = _Position(len(tensors[0]), batch_size, seed)
         self._perm: torch.Tensor | None = None
         self._perm_epoch = -1
@@ -66,7 +75,7 @@ class DeviceTensorSource:
         if epoch != self._perm_epoch:
             perm = epoch_permutation(self.position.n, self.position.seed, epoch)
             self._perm, self._perm_epoch = perm.to(self.device, non_blocking=True), epoch
-        idx = self._perm[offset: offset + self.position.batch_size]
+        idx = self._perm[_shard_slice(offset, self.position.batch_size, self.shard)]
         return tuple(t[idx] for t in self.tensors)
 
     def state_dict(self) -> dict[str, int]:
@@ -80,9 +89,11 @@ class DeviceTensorSource:
 class _ResumableBatchSampler(Sampler[list[int]]):
     """Endless batches of indices following the per-epoch permutations from a given position."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, state: dict[str, int]) -> None:
+    def __init__(self, n: int, batch_size: int, seed: int, state: dict[str, int],
+                 shard: tuple[int, int]) -> None:
         self.position = _Position(n, batch_size, seed)
         self.position.load_state_dict(state)
+        self.shard = shard
 
     def __iter__(self) -> Iterator[list[int]]:
         perm_epoch, perm = -1, None
@@ -91,15 +102,15 @@ class _ResumableBatchSampler(Sampler[list[int]]):
             if epoch != perm_epoch:
                 perm_epoch = epoch
                 perm = epoch_permutation(self.position.n, self.position.seed, epoch)
-            yield perm[offset: offset + self.position.batch_size].tolist()
+            yield perm[_shard_slice(offset, self.position.batch_size, self.shard)].tolist()
 
 
 class StreamingSource:
     """A Dataset streamed through a DataLoader (pinned memory and workers) to the device."""
 
     def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int,
-                 num_workers: int) -> None:
-        self.dataset, self.device, self.seed = dataset, device, seed
+                 num_workers: int, shard: tuple[int, int] = (0, 1)) -> None:
+        self.dataset, self.device, self.seed, self.shard = dataset, device, seed, shard
         self.batch_size, self.num_workers = batch_size, num_workers
         self.n = len(dataset)  # type: ignore[arg-type]
         self.position = _Position(self.n, batch_size, seed)
@@ -107,7 +118,7 @@ class StreamingSource:
 
     def _start(self) -> None:
         sampler = _ResumableBatchSampler(self.n, self.batch_size, self.seed,
-                                         self.position.state_dict())
+                                         self.position.state_dict(), self.shard)
         loader = DataLoader(
             self.dataset, batch_sampler=sampler, num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda", persistent_workers=self.num_workers > 0,
@@ -147,14 +158,20 @@ def as_tensors(data: Any) -> tuple[torch.Tensor, ...] | None:
 
 
 def make_source(data: Any, batch_size: int, device: torch.device, seed: int,
-                num_workers: int, device_limit_mb: int) -> DataSource:
+                num_workers: int, device_limit_mb: int,
+                shard: tuple[int, int] = (0, 1)) -> DataSource:
+    """The data path for a dataset; `batch_size` is global, each of `shard`'s ranks gets its
+    share of every batch."""
+    if batch_size % shard[1]:
+        raise ConfigError(f"batch_size {batch_size} does not split evenly over {shard[1]}"
+                          f" processes; use a multiple of {shard[1]}")
     tensors = as_tensors(data)
     if tensors is not None:
         if len(tensors[0]) == 0:
             raise RunError("the dataset is empty")
         nbytes = sum(t.numel() * t.element_size() for t in tensors)
         if nbytes <= device_limit_mb * 2**20:
-            return DeviceTensorSource(tensors, batch_size, device, seed)
+            return DeviceTensorSource(tensors, batch_size, device, seed, shard)
         data = TensorDataset(*tensors)
     if not isinstance(data, Dataset) or not hasattr(data, "__len__"):
         raise RunError(
@@ -163,7 +180,7 @@ def make_source(data: Any, batch_size: int, device: torch.device, seed: int,
         )
     if len(data) == 0:
         raise RunError("the dataset is empty")
-    return StreamingSource(data, batch_size, device, seed, num_workers)
+    return StreamingSource(data, batch_size, device, seed, num_workers, shard)
 
 
 def reference_batch(data: Any, n: int, seed: int) -> tuple[torch.Tensor, ...]:

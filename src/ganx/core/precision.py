@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -73,11 +73,15 @@ class PrecisionPolicy:
         return self.scalers[optimizer_name]
 
     def backward_and_step(
-        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, optimizer_name: str
+        self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, optimizer_name: str,
+        after_backward: Callable[[], None] | None = None,
     ) -> None:
-        """Backward through `loss` and step `optimizer`, scaled with its own scaler under fp16."""
+        """Backward through `loss` and step `optimizer`, scaled with its own scaler under fp16.
+        `after_backward` runs between the two (e.g. to average gradients over processes)."""
         scaler = self.scaler(optimizer_name)
         scaler.scale(loss).backward()
+        if after_backward is not None:
+            after_backward()
         scaler.step(optimizer)
         scaler.update()
 

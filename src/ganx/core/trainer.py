@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import checkpoint as ckpt
-from . import rng
+from . import distributed, rng
 from .config import DomainConfig, TrainConfig, to_plain
 from .data import DataSource, make_source
 from .device import resolve_device
@@ -39,6 +39,7 @@ from .losses import (
     split_output,
 )
 from .precision import PrecisionPolicy, auto_precision
+from .profiling import StepProfiler
 from .runlog import RunLog
 from .sampling import (
     Reference,
@@ -108,7 +109,9 @@ class Trainer:
         self.resume = resume
         self.versions = dict(versions or {})
         self.plugin = plugin or domain.name
-        self.show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+        self.world = distributed.world_from_env()
+        self.show_progress = (sys.stderr.isatty() if show_progress is None else show_progress
+                              ) and self.world.writes
         self._stop_signal: int | None = None
         self._validate()
 
@@ -126,7 +129,7 @@ class Trainer:
             if not getattr(c, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
         for name in ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers",
-                     "feature_matching"):
+                     "feature_matching", "profile_steps"):
             if getattr(c, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(c, name)}")
         if not all(0.0 <= b < 1.0 for b in c.betas):
@@ -141,14 +144,16 @@ class Trainer:
 
     def _build(self) -> None:
         c, d = self.cfg, self.domain
-        self.device = resolve_device(c.device)
+        self.device = distributed.local_device(self.world, resolve_device(c.device))
+        distributed.init(self.world)
         self.policy = PrecisionPolicy.create(self.device, c.precision)
         if c.precision == "auto":
             log.info("precision auto -> %s (%s)", self.policy.name, auto_precision(self.device)[1])
         rng.seed_everything(c.seed)
         self.dataset = call_domain(d, "build_dataset", self.dcfg, c.data)
         self.source: DataSource = make_source(self.dataset, c.batch_size, self.device, c.seed,
-                                              c.num_workers, c.device_data_limit_mb)
+                                              c.num_workers, c.device_data_limit_mb,
+                                              (self.world.rank, self.world.size))
         self.G = self._module(call_domain(d, "build_generator", self.dcfg), "build_generator")
         self.D = self._module(call_domain(d, "build_discriminator", self.dcfg),
                               "build_discriminator")
@@ -157,6 +162,7 @@ class Trainer:
             self.G = self.G.to(memory_format=torch.channels_last)
             self.D = self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.G_train, self.D_train = self._wrap(self.G), self._wrap(self.D)
         fused = {"fused": True} if self.device.type == "cuda" else {}
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.g_lr, betas=c.betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.d_lr, betas=c.betas, **fused)
@@ -169,6 +175,9 @@ class Trainer:
         # training noise, and the generators behind fixed snapshots and metrics
         self.noise = torch.Generator(self.device).manual_seed(c.seed + 1)
         self._snapshot_reference: Reference | None = None
+        self.profiler = StepProfiler(self.cfg.profile_steps if self.world.writes else 0,
+                                     first=1, out_dir=self.run_dir / "profile",
+                                     device=self.device)
         self.lr_scale = 1.0
         self.rollbacks = 0
         self.step = 0
@@ -184,11 +193,46 @@ class Trainer:
 
     def _batch(self) -> tuple[torch.Tensor, tuple]:
         """The next prepared batch, 4-D tensors in the run's memory format."""
-        real, cond = self.domain.prepare_batch(self.dcfg, self.source.next())
+        with self.profiler.label("ganx/data"):
+            real, cond = self.domain.prepare_batch(self.dcfg, self.source.next())
         if self.channels_last:
             real = _channels_last(real)
             cond = tuple(_channels_last(c) for c in cond)
         return real, cond
+
+    def _wrap(self, net: nn.Module) -> nn.Module:
+        """The network as trained: itself, or under torchrun a DistributedDataParallel wrapper
+        (with synchronized BatchNorm on GPUs). D and G each sync gradients only when their own
+        loss is backpropagated: the G step calls D's bare module, and D's step detaches G."""
+        if not self.world.distributed:
+            return net
+        from torch.nn.parallel import DistributedDataParallel
+
+        if self.device.type == "cuda":
+            net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+
+    def _latent(self, local_n: int) -> torch.Tensor:
+        """This rank's part of a global latent batch: every rank draws the same global batch
+        and takes its slice, so N processes see the latents one process would."""
+        w = self.world
+        z = self.domain.sample_latent(self.dcfg, local_n * w.size, device=self.device,
+                                      generator=self.noise)
+        return z[w.rank * local_n: (w.rank + 1) * local_n] if w.distributed else z
+
+    def _average_grads(self, net: nn.Module) -> None:
+        import torch.distributed as dist
+
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        if grads:
+            flat = torch.cat([g.flatten() for g in grads])
+            dist.all_reduce(flat)
+            flat /= self.world.size
+            offset = 0
+            for g in grads:
+                g.copy_(flat[offset: offset + g.numel()].view_as(g))
+                offset += g.numel()
 
     def _module(self, module: Any, method: str) -> nn.Module:
         if not isinstance(module, nn.Module):
@@ -260,9 +304,12 @@ class Trainer:
         return bool(torch.isfinite(torch.stack(norms)).all())
 
     def _snapshot(self) -> Path:
+        """Write a snapshot (rank 0 only; ranks hold identical state)."""
         path = self.ckpt_dir / ckpt.snapshot_name(self.step)
-        ckpt.save_atomic(self._payload(), path)
-        ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
+        if self.world.writes:
+            ckpt.save_atomic(self._payload(), path)
+            ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
+        distributed.barrier(self.world)  # the file exists before any rank may roll back to it
         self.last_snapshot = path
         return path
 
@@ -277,12 +324,12 @@ class Trainer:
         """One D step. With `keep_fake_graph` the fake batch keeps G's graph for the G step."""
         c, d = self.cfg, self.domain
         real, cond = self._batch()
-        z = d.sample_latent(self.dcfg, real.shape[0], device=self.device, generator=self.noise)
+        z = self._latent(real.shape[0])
         with self.policy.autocast():
             with torch.set_grad_enabled(keep_fake_graph):
-                fake = self.G(z, *cond)
-            real_logits = _split(self.D(real, *cond), d)[0]
-            fake_logits = _split(self.D(fake.detach(), *cond), d)[0]
+                fake = self.G_train(z, *cond)
+            real_logits = _split(self.D_train(real, *cond), d)[0]
+            fake_logits = _split(self.D_train(fake.detach(), *cond), d)[0]
         loss = d_loss_over(self.loss_fn, real_logits, fake_logits)
         self._add(acc, "loss_d", loss)
         self.d_step += 1
@@ -306,9 +353,7 @@ class Trainer:
         try:
             with self.policy.autocast():
                 if fake is None:  # d_steps > 1: the last fake is stale, draw a fresh one
-                    z = d.sample_latent(self.dcfg, real.shape[0], device=self.device,
-                                        generator=self.noise)
-                    fake = self.G(z, *cond)
+                    fake = self.G_train(self._latent(real.shape[0]), *cond)
                 d_fake = self.D(fake, *cond)
                 fake_features = _split(d_fake, d)[1]
                 loss = d.generator_adversarial_loss(
@@ -369,22 +414,27 @@ class Trainer:
             self._add(acc, name, term)
             loss = loss + term
         self.opt_pre.zero_grad(set_to_none=True)
-        self.policy.backward_and_step(loss, self.opt_pre, "pre")
+        # the domain's loss calls the bare generator, so gradients are averaged by hand here
+        sync = (lambda: self._average_grads(self.G)) if self.world.distributed else None
+        self.policy.backward_and_step(loss, self.opt_pre, "pre", after_backward=sync)
 
     def train_step(self, acc: dict[str, torch.Tensor]) -> None:
         """One generator step and `d_steps` discriminator steps before it (or, during the
         domain's pretraining phase, one generator-only step)."""
+        label = self.profiler.label
         self.domain.on_train_step(self.dcfg, self.step, self.cfg.steps, self.G)
         if self.step < self.pretrain_steps:
-            self._pretrain_step(acc)
+            with label("ganx/pretrain step"):
+                self._pretrain_step(acc)
+        else:
+            reuse = self.cfg.d_steps == 1  # one G forward per step, as in the textbook loop
+            for _ in range(self.cfg.d_steps):
+                with label("ganx/D step"):
+                    real, cond, fake = self._d_phase(acc, keep_fake_graph=reuse)
+            with label("ganx/G step"):
+                self._g_phase(real, cond, fake if reuse else None, acc)
+        with label("ganx/EMA"):
             self._update_ema()
-            self.step += 1
-            return
-        reuse = self.cfg.d_steps == 1  # one G forward per step, as in the textbook loop
-        for _ in range(self.cfg.d_steps):
-            real, cond, fake = self._d_phase(acc, keep_fake_graph=reuse)
-        self._g_phase(real, cond, fake if reuse else None, acc)
-        self._update_ema()
         self.step += 1
 
     def _first_step(self, acc: dict[str, torch.Tensor]) -> None:
@@ -406,8 +456,11 @@ class Trainer:
         names = [k for k in acc if not k.endswith("#n")]
         if not names:
             return {}
-        sums = torch.stack([acc[k] for k in names]).tolist()
-        counts = torch.stack([acc[k + "#n"] for k in names]).tolist()
+        sums = torch.stack([acc[k] for k in names])
+        counts = torch.stack([acc[k + "#n"] for k in names])
+        if self.world.distributed:  # every rank sees the same means and decides alike
+            distributed.average([sums, counts], self.world)
+        sums, counts = sums.tolist(), counts.tolist()
         return {k: s / n for k, s, n in zip(names, sums, counts, strict=True)}
 
     def _reference(self, n: int, seed: int) -> Reference:
@@ -422,6 +475,8 @@ class Trainer:
     def write_samples(self) -> list[Path]:
         """Samples from G_ema with the same noise (and the same real inputs) at every snapshot."""
         c = self.cfg
+        if not self.world.writes:
+            return []
         if self._snapshot_reference is None:
             self._snapshot_reference = self._reference(c.n_samples, c.seed + 2)
         ref = self._snapshot_reference
@@ -431,7 +486,7 @@ class Trainer:
                              f"step-{self.step:08d}", reference=ref)
 
     def evaluate(self) -> dict[str, float]:
-        if not self.metrics and not has_model_metrics(self.domain):
+        if not self.world.writes or (not self.metrics and not has_model_metrics(self.domain)):
             return {}
         ref = self._reference(self.cfg.eval_samples, self.cfg.seed)
         results: dict[str, float] = {}
@@ -447,6 +502,15 @@ class Trainer:
         if self._stop_signal is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C stops at once
         self._stop_signal = signum
+
+    def _stop_requested(self) -> bool:
+        """Whether a signal asked the run to stop. Under torchrun the ranks agree at log points
+        only (a per-step agreement would be a per-step host sync), so they stop together."""
+        if not self.world.distributed:
+            return self._stop_signal is not None
+        if self.step % self.cfg.log_every:
+            return False
+        return distributed.any_rank(self._stop_signal is not None, self.device, self.world)
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -475,10 +539,14 @@ class Trainer:
     def fit(self) -> RunResult:
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.samples_dir = self.run_dir / "samples"
-        for directory in (self.run_dir, self.ckpt_dir, self.samples_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-        ckpt.remove_stale_temporaries(self.ckpt_dir)
-        runlog = RunLog(self.run_dir)
+        writes = self.world.writes
+        if writes:
+            for directory in (self.run_dir, self.ckpt_dir, self.samples_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+            ckpt.remove_stale_temporaries(self.ckpt_dir)
+        else:  # one log for the job: rank 0's
+            log.setLevel(logging.WARNING)
+        runlog = RunLog(self.run_dir, write=writes)
         previous_handlers = self._install_signals()
         try:
             return self._fit(runlog)
@@ -486,6 +554,7 @@ class Trainer:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             runlog.close()
+            distributed.shutdown(self.world)
 
     def _fit(self, runlog: RunLog) -> RunResult:
         c = self.cfg
@@ -501,6 +570,7 @@ class Trainer:
         log.info("training %s on %s (%s%s) for %d steps, batch %d, run dir %s", self.plugin,
                  self.device, self.policy.name, ", channels_last" if self.channels_last else "",
                  c.steps, c.batch_size, self.run_dir)
+        self.profiler.first = self.step + 1  # the first step of a process warms up, unprofiled
         bar = None
         if self.show_progress:
             from tqdm import tqdm
@@ -513,14 +583,16 @@ class Trainer:
         first = True
         try:
             while self.step < c.steps:
-                if self._stop_signal is not None:
+                if self._stop_requested():
                     path = self._snapshot()
-                    raise TrainingInterrupted(self._stop_signal, str(path))
+                    raise TrainingInterrupted(self._stop_signal or signal.SIGTERM, str(path))
+                self.profiler.before_step(self.step)
                 if first:
                     self._first_step(acc)
                     first = False
                 else:
                     self.train_step(acc)
+                self.profiler.after_step(self.step)
                 if bar is not None:
                     bar.update(1)
                 at_end = self.step == c.steps
