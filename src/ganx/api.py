@@ -98,8 +98,10 @@ def plan_run(
     train_set, domain_set = split_set_options(settings or {}, TrainConfig, domain.Config)
     options = {k: v for k, v in (options or {}).items() if v is not None}
 
-    run_dir_value = options.get("run_dir") or train_set.get("run_dir") or \
-        file.get("train", {}).get("run_dir")
+    run_dir_value = options.get("run_dir") or train_set.get("run_dir")
+    if not run_dir_value and file.get("train", {}).get("run_dir"):
+        run_dir_value = rundir.confined(Path(str(file["train"]["run_dir"])), Path.cwd(),
+                                        f"{config_file} [train]")
     if run_dir_value:
         run_dir = Path(run_dir_value)
     elif resume:
@@ -162,11 +164,14 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
         names = plan.domain.default_metrics(plan.domain_config)
         metrics = {name: host.metrics.get(name) for name in names}
     world = _world()
+    rundir.tighten_umask()
     with rundir.locked(plan.run_dir) if world.writes else contextlib.nullcontext():
         if world.writes:
             if plan.resume is None:
                 rundir.refuse_overwrite(plan.run_dir)
-            (plan.run_dir / "config.toml").write_text(plan.to_toml(), encoding="utf-8")
+            tmp = plan.run_dir / ".config.toml.tmp"
+            tmp.write_text(plan.to_toml(), encoding="utf-8")
+            tmp.replace(plan.run_dir / "config.toml")
         trainer = Trainer(plan.domain, plan.domain_config, plan.train, run_dir=plan.run_dir,
                           loss=loss, metrics=metrics, resume=plan.resume, versions=plan.versions,
                           plugin=plan.plugin, show_progress=show_progress)
@@ -286,8 +291,11 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
     host = host or get_host()
     snap = _snapshot_path(Path(path))
     payload = load_checkpoint(snap)
-    domain = host.domain(payload["domain"])
     stored = payload["config"]
+    if stored.get("plugin", payload["domain"]) != payload["domain"]:
+        raise CheckpointError(f"{snap} is inconsistent: it holds domain '{payload['domain']}'"
+                              f" but its config is for '{stored.get('plugin')}'")
+    domain = host.domain(payload["domain"])
     train_cfg = apply_settings(TrainConfig(), stored["train"], f"{snap} [train]")
     dcfg = apply_settings(domain.Config(), stored["domain"], f"{snap} [domain]")
     dcfg = apply_settings(dcfg, settings or {}, "--set")

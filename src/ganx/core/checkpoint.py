@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        # 0o644 before the umask: never group- or world-writable, whatever the umask allows
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -85,6 +88,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    _verify_checksums(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -107,6 +111,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f" format {FORMAT_VERSION}"
         )
     return payload
+
+
+def _verify_checksums(path: Path) -> None:
+    """A torch checkpoint is a zip archive with a CRC-32 per record: check them all, so a
+    flipped bit in the weights is an error rather than a silently different model."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or corrupt: {exc})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path} is corrupt: checksum mismatch in record {bad}")
 
 
 def iter_loadable(directory: Path) -> Iterator[tuple[Path, dict[str, Any] | CheckpointError]]:

@@ -31,6 +31,25 @@ def latest_run_dir(plugin: str, root: Path = Path("runs")) -> Path | None:
     return max(candidates, key=lambda p: p.stat().st_mtime, default=None)
 
 
+def confined(path: Path, root: Path, where: str) -> Path:
+    """`path` from a config file, checked to stay inside `root` (the working directory): a
+    shared config cannot make a run write elsewhere. Explicit --run-dir options are not limited."""
+    if path.is_absolute() or not (root / path).resolve().is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"{where}: run_dir {str(path)!r} leaves the working directory; a config file may"
+            " only name a relative path inside it (pass --run-dir to choose any place)"
+        )
+    return path
+
+
+def tighten_umask() -> None:
+    """Never create world-writable files, whatever umask the process was started with."""
+    import os
+
+    current = os.umask(0o022)
+    os.umask(current | 0o002)
+
+
 @contextlib.contextmanager
 def locked(run_dir: Path) -> Iterator[None]:
     """Hold the run directory for one process. The OS releases the lock if the process dies, so

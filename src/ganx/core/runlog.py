@@ -57,8 +57,14 @@ class RunLog:
         """Drop rows past `step` (after a resume or roll-back re-trains those steps)."""
         if not self.write or not self.path.exists():
             return
-        keep = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
+        keep = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:  # a line cut short when the process was killed mid-write
+                continue
+            if isinstance(row, dict) and row.get("step", 0) <= step:
+                keep.append(line)
         tmp = self.path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
         tmp.replace(self.path)
