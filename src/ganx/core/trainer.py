@@ -28,7 +28,7 @@ from .config import DomainConfig, TrainConfig, to_plain
 from .data import DataSource, make_source
 from .device import resolve_device
 from .domain import Domain
-from .errors import CheckpointError, ConfigError, RunError, TrainingInterrupted
+from .errors import CheckpointError, ConfigError, GanxError, RunError, TrainingInterrupted
 from .losses import (
     AdversarialLoss,
     d_loss_over,
@@ -75,6 +75,16 @@ def _split(out: Any, domain: Domain) -> tuple[list[torch.Tensor], list[torch.Ten
         return split_output(out)
     except TypeError as exc:
         raise RunError(f"domain '{domain.name}': the discriminator {exc}") from None
+
+
+def _plugin_method(exc: BaseException, domain: Domain) -> str | None:
+    """The method of `domain` the engine called, if `exc` came from inside it."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is domain:
+            return tb.tb_frame.f_code.co_name
+        tb = tb.tb_next
+    return None
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:
@@ -151,9 +161,12 @@ class Trainer:
             log.info("precision auto -> %s (%s)", self.policy.name, auto_precision(self.device)[1])
         rng.seed_everything(c.seed)
         self.dataset = call_domain(d, "build_dataset", self.dcfg, c.data)
-        self.source: DataSource = make_source(self.dataset, c.batch_size, self.device, c.seed,
-                                              c.num_workers, c.device_data_limit_mb,
-                                              (self.world.rank, self.world.size))
+        try:
+            self.source: DataSource = make_source(
+                self.dataset, c.batch_size, self.device, c.seed, c.num_workers,
+                c.device_data_limit_mb, (self.world.rank, self.world.size))
+        except RunError as exc:
+            raise RunError(f"domain '{d.name}': {exc}") from None
         self.G = self._module(call_domain(d, "build_generator", self.dcfg), "build_generator")
         self.D = self._module(call_domain(d, "build_discriminator", self.dcfg),
                               "build_discriminator")
@@ -240,6 +253,9 @@ class Trainer:
                 f"domain '{self.domain.name}': {method} returned {type(module).__name__},"
                 " not a torch.nn.Module"
             )
+        if not any(p.requires_grad for p in module.parameters()):
+            raise RunError(f"domain '{self.domain.name}': {method} returned a module without"
+                           " trainable parameters")
         return module.to(self.device)
 
     # -- snapshots ------------------------------------------------------------------------------
@@ -442,6 +458,8 @@ class Trainer:
         try:
             self.train_step(acc)
         except RuntimeError as exc:
+            if _plugin_method(exc, self.domain) is not None:
+                raise
             first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             raise RunError(
                 f"domain '{self.domain.name}': the first training step failed ({first_line});"
@@ -587,11 +605,18 @@ class Trainer:
                     path = self._snapshot()
                     raise TrainingInterrupted(self._stop_signal or signal.SIGTERM, str(path))
                 self.profiler.before_step(self.step)
-                if first:
-                    self._first_step(acc)
-                    first = False
-                else:
-                    self.train_step(acc)
+                try:
+                    if first:
+                        self._first_step(acc)
+                        first = False
+                    else:
+                        self.train_step(acc)
+                except Exception as exc:  # a plugin's bug: name the domain and its method
+                    method = _plugin_method(exc, self.domain)
+                    if isinstance(exc, GanxError) or method is None:
+                        raise
+                    raise RunError(f"domain '{self.domain.name}' failed in {method} at step"
+                                   f" {self.step + 1}: {type(exc).__name__}: {exc}") from exc
                 self.profiler.after_step(self.step)
                 if bar is not None:
                     bar.update(1)
