@@ -145,6 +145,8 @@ def _decode(path: Path, resolution: int, mode: str) -> np.ndarray | str:
             im = im.convert(mode)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"{path}: {type(exc).__name__}"
+    except Exception as exc:  # decoders of damaged files raise anything (SyntaxError, ...)
+        return f"{path}: {type(exc).__name__}"
     w, h = im.size
     if w == 0 or h == 0:
         return f"{path}: empty image"
