@@ -3,14 +3,15 @@
 Each file is the degraded input itself: a noisy photo (denoise), a small image (superres: it is
 first upsampled by `scale`, so the output is `scale` times larger), or an image with holes
 (inpaint: a mask file `NAME.mask.png` beside it marks the holes in black). The image is
-reflect-padded to a multiple of the model's resolution, restored tile by tile (non-overlapping
-tiles of `resolution` pixels), stitched, cropped back and written as PNG, keeping the folder
-structure under the output folder.
+reflect-padded so that tiles of the model's resolution, half a tile apart, cover it; restored
+tile by tile, blended with a Hann window (no seams at tile borders), cropped back and written as
+PNG, keeping the folder structure under the output folder.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -46,26 +47,43 @@ def _write(image: torch.Tensor, path: Path) -> None:
         Image.fromarray(array.transpose(1, 2, 0), "RGB").save(path, format="PNG")
 
 
+def _padded(n: int, tile: int, stride: int) -> int:
+    """The smallest size >= n that tiles of `tile` pixels, `stride` apart, cover exactly."""
+    return tile if n <= tile else tile + math.ceil((n - tile) / stride) * stride
+
+
+def blend_window(tile: int) -> torch.Tensor:
+    """(tile, tile) weights for blending overlapping tiles: a Hann window, floored so that image
+    borders (covered by one tile only) keep a usable weight."""
+    hann = torch.hann_window(tile, periodic=False).clamp_min(1e-2)
+    return hann[:, None] * hann[None, :]
+
+
 @torch.no_grad()
 def restore_image(generator: torch.nn.Module, corrupted: torch.Tensor, resolution: int,
                   channels: int, device: torch.device, batch_size: int = 64) -> torch.Tensor:
-    """Restore one (C', H, W) corrupted input tile by tile; returns (channels, H, W)."""
+    """Restore one (C', H, W) corrupted input in overlapping tiles (half a tile apart), blended
+    with a Hann window so that tile borders leave no seams; returns (channels, H, W)."""
     _, h, w = corrupted.shape
-    pad_h, pad_w = (-h) % resolution, (-w) % resolution
+    stride = max(1, resolution // 2)
+    full_h, full_w = _padded(h, resolution, stride), _padded(w, resolution, stride)
     x = corrupted[None]
+    pad_h, pad_w = full_h - h, full_w - w
     if pad_h or pad_w:
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    rows, cols = x.shape[-2] // resolution, x.shape[-1] // resolution
-    tiles = x.unfold(2, resolution, resolution).unfold(3, resolution, resolution)
-    tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(rows * cols, -1, resolution, resolution)
+    columns = F.unfold(x, resolution, stride=stride)[0]  # (C' * r * r, tiles)
+    tiles = columns.T.reshape(columns.shape[1], x.shape[1], resolution, resolution)
     outputs = []
     for start in range(0, len(tiles), batch_size):
         part = tiles[start: start + batch_size].to(device)
         outputs.append(generator(torch.empty(len(part), 0, device=device), part).float().cpu())
-    out = torch.cat(outputs).reshape(rows, cols, channels, resolution, resolution)
-    out = out.permute(2, 0, 3, 1, 4).reshape(channels, rows * resolution, cols * resolution)
-    return out[:, :h, :w]
+    window = blend_window(resolution)
+    weighted = (torch.cat(outputs) * window).reshape(len(tiles), -1).T[None]
+    total = F.fold(weighted, (full_h, full_w), resolution, stride=stride)
+    weights = F.fold(window.reshape(1, -1, 1).expand(1, -1, len(tiles)), (full_h, full_w),
+                     resolution, stride=stride)
+    return (total / weights)[0, :, :h, :w]
 
 
 def degraded_input(path: Path, cfg, mode: str) -> torch.Tensor | None:
