@@ -13,6 +13,9 @@ import click
 from ganx.core.config import TrainConfig
 from ganx.plugins.host import get_host
 
+from .plugin_cmd import plugin as plugin_group
+from .report_cmd import report
+
 _DEFAULTS = TrainConfig()
 
 
@@ -71,6 +74,13 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
     click.echo(f"snapshot: {result.checkpoint}")
     for key, value in result.metrics.items():
         click.echo(f"{key}: {value:.4g}")
+    from ganx.report import write_report
+
+    try:
+        click.echo(f"report: {write_report(result.run_dir)}")
+    except Exception as exc:  # the run is safe on disk; a report can be made later
+        click.echo(f"report: not written ({type(exc).__name__}: {exc}); try `ganx report"
+                   f" {result.run_dir}`", err=True)
 
 
 @click.command()
@@ -257,3 +267,5 @@ def data_list(plugin) -> None:
 
 
 ALL.append(data)
+
+ALL += [report, plugin_group]
