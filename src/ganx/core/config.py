@@ -45,7 +45,7 @@ class TrainConfig:
     """auto, fp32, bf16 or fp16; auto picks what is fast and safe on the device and says so."""
     memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"
     """Layout of 4-D image batches and conv weights; auto: channels_last under bf16/fp16 on
-    CUDA, contiguous otherwise (measured with `ganx bench`)."""
+    CUDA and CPU, contiguous otherwise (measured with `ganx bench`)."""
     data: str = ""
     """Training data: a path or a named dataset the domain knows; empty for its default."""
     run_dir: str = ""
@@ -94,6 +94,8 @@ class TrainConfig:
     """DataLoader workers for datasets that stream from host memory."""
     device_data_limit_mb: int = 2048
     """Datasets up to this size are kept on the device and sampled there."""
+    compile: bool = False
+    """torch.compile the networks (default mode); if compiling fails, train eagerly and say so."""
     profile_steps: int = 0
     """Profile this many steps (after the first) with the PyTorch Profiler into profile/."""
     max_rollbacks: int = 3

@@ -28,7 +28,24 @@ def auto_precision(device: torch.device) -> tuple[str, str]:
         return "fp32", "CUDA device without native bf16: fp32 (fp16 GAN training is opt-in)"
     if device.type == "mps":
         return "fp32", "MPS: fp32 (autocast coverage on MPS is incomplete)"
-    return "fp32", "CPU: fp32 (bf16 on CPU is opt-in: --precision bf16)"
+    if _cpu_has_native_bf16():
+        return "bf16", ("CPU with native bf16 (avx512_bf16/amx): bf16 autocast, measured 1.5x the"
+                        " fp32 DCGAN step on such a CPU")
+    return "fp32", ("CPU without native bf16: fp32 (bf16 is emulated there and measured slower;"
+                    " see benchmarks/results)")
+
+
+def _cpu_has_native_bf16() -> bool:
+    """Whether the CPU has bf16 arithmetic (x86 avx512_bf16 or AMX), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
 
 
 @dataclass
