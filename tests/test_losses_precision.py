@@ -91,3 +91,12 @@ def test_fp16_keeps_a_scaler_per_optimizer_on_cuda():
     policy = PrecisionPolicy.create(torch.device("cuda"), "fp16")
     g, d = policy.scaler("g"), policy.scaler("d")
     assert g is not d and g.is_enabled() and d.is_enabled()
+
+
+def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch):
+    from ganx.core import precision
+
+    monkeypatch.setattr(precision, "_cpu_has_native_bf16", lambda: True)
+    assert precision.auto_precision(torch.device("cpu"))[0] == "bf16"
+    monkeypatch.setattr(precision, "_cpu_has_native_bf16", lambda: False)
+    assert precision.auto_precision(torch.device("cpu"))[0] == "fp32"
