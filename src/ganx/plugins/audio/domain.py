@@ -1,0 +1,281 @@
+"""The `audio` domain: waveform GANs (WaveGAN, HiFi-GAN discriminators) and audio restoration
+(denoising, mel-to-waveform vocoding) on folders of recordings or the synthesised spoken digits."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ganx.core.config import DomainConfig
+from ganx.core.domain import Domain
+from ganx.core.errors import ConfigError
+
+SEGMENT_MULTIPLE = 1024
+
+
+@dataclass
+class AudioConfig(DomainConfig):
+    task: Literal["generate", "denoise", "vocoder"] = "generate"
+    """generate: audio from noise (WaveGAN). denoise: remove noise added on the fly at snr_db.
+    vocoder: turn log-mel spectrograms back into waveforms (HiFi-GAN)."""
+    sample_rate: int = 16000
+    """Samples per second; recordings are resampled to it."""
+    segment: int = 16384
+    """Samples per training clip (a multiple of 1024; 16384 is WaveGAN's ~1 s at 16 kHz)."""
+    channels: int = 1
+    """1 mixes recordings to mono; 2 or more keeps that many channels; 0 takes them from the
+    data."""
+    normalize: bool = True
+    """Scale every recording so its peak is at 95% of full scale."""
+    digits_clips: int = 4000
+    """spoken-digits: number of clips synthesised (a tenth per digit)."""
+    digits_seed: int = 0
+    """spoken-digits: seed of the voices, pitches and speeds drawn."""
+    discriminator: Literal["auto", "wavegan", "hifigan"] = "auto"
+    """wavegan: WaveGAN's discriminator with phase shuffle. hifigan: multi-period + multi-scale
+    discriminators with feature matching. auto: wavegan to generate, hifigan to restore."""
+    latent_dim: int = 100
+    width: int = 8
+    """Model size: WaveGAN's d (the paper uses 64), the base channels of the restoration
+    generators and of the HiFi-GAN discriminators (32 is HiFi-GAN V1)."""
+    d_width: int = 0
+    """Discriminator size, as `width` for the discriminator alone; 0: the same as width."""
+    phase_shuffle: int = 2
+    """WaveGAN: largest random shift of the discriminator's feature maps (0 disables)."""
+    snr_db: tuple[float, float] = (0.0, 20.0)
+    """denoise: range of the signal-to-noise ratio of the added noise, in dB."""
+    noise: Literal["white", "pink", "brown", "mixed"] = "mixed"
+    """denoise: colour of the added Gaussian noise; mixed draws one per clip."""
+    n_mels: int = 80
+    """vocoder: mel bands of the input spectrogram."""
+    n_fft: int = 1024
+    """vocoder: FFT size of the input spectrogram."""
+    hop: int = 256
+    """vocoder: samples per spectrogram frame (a power of two; the generator upsamples by it)."""
+    mel_weight: float = 45.0
+    """Restoration: weight of the L1 distance between log-mel spectrograms (HiFi-GAN uses 45)."""
+    stft_weight: float = 2.0
+    """Restoration: weight of the multi-resolution STFT loss (spectral convergence + log
+    magnitude)."""
+    wave_weight: float | None = None
+    """Restoration: weight of the L1 distance between waveforms. Unset: 100 to denoise (SEGAN's
+    weight; without it short runs lost SI-SDR), 0 for the vocoder."""
+    digit_metrics: bool | None = None
+    """Score generated clips with the spoken-digit classifier (Inception score, Fréchet distance,
+    confident share). Unset: on for the spoken-digits data, off for other data."""
+
+
+class AudioDomain(Domain):
+    name = "audio"
+    description = ("audio waveforms from a folder of recordings (default: spoken digits"
+                   " synthesised with espeak-ng); denoising and vocoding")
+    Config = AudioConfig
+    # Sized so a default run finishes in a few minutes on two CPU cores (docs/domains/audio.md
+    # says what to raise on a GPU). Least squares GAN loss (HiFi-GAN's); a faster generator than
+    # discriminator (TTUR) gave WaveGAN its first structure soonest in short CPU runs; no R1.
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "loss": "lsgan", "g_lr": 1e-3, "d_lr": 2e-4, "betas": (0.5, 0.9), "r1_gamma": 0.0,
+        "feature_matching": 2.0, "batch_size": 16, "steps": 300, "log_every": 10,
+        "sample_every": 100, "checkpoint_every": 100, "eval_every": 0, "eval_samples": 256,
+        "n_samples": 16, "ema_half_life": 2000,
+    }
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def resolve_config(self, cfg: AudioConfig, data: str) -> AudioConfig:
+        from . import sources
+
+        changes: dict[str, Any] = {}
+        if cfg.sample_rate < 1000:
+            raise ConfigError(f"sample_rate {cfg.sample_rate}: use 1000 or more (e.g. 16000)")
+        if cfg.segment < SEGMENT_MULTIPLE or cfg.segment % SEGMENT_MULTIPLE:
+            raise ConfigError(f"segment {cfg.segment}: use a multiple of {SEGMENT_MULTIPLE}"
+                              " (e.g. 16384)")
+        if cfg.channels < 0:
+            raise ConfigError(f"channels {cfg.channels}: use 1 (mono), 2 or more, or 0 (from"
+                              " the data)")
+        if cfg.width < 1 or cfg.latent_dim < 1 or cfg.phase_shuffle < 0 or cfg.d_width < 0:
+            raise ConfigError("width and latent_dim must be at least 1, phase_shuffle and d_width"
+                              " 0 or more")
+        if cfg.digits_clips < 10:
+            raise ConfigError(f"digits_clips {cfg.digits_clips}: use at least 10")
+        peeked = sources.peek_channels(data)  # also: a missing or empty folder fails here
+        channels = cfg.channels or peeked
+        changes["channels"] = channels
+        if cfg.discriminator == "auto":
+            changes["discriminator"] = "wavegan" if cfg.task == "generate" else "hifigan"
+        if cfg.task == "denoise":
+            low, high = cfg.snr_db
+            if low > high:
+                raise ConfigError(f"snr_db {list(cfg.snr_db)}: give [low, high] in dB")
+        if cfg.task == "vocoder":
+            if channels != 1:
+                raise ConfigError(f"channels {channels}: the vocoder works on mono audio"
+                                  " (channels=1)")
+            if cfg.hop < 4 or cfg.hop & (cfg.hop - 1) or cfg.segment % cfg.hop:
+                raise ConfigError(f"hop {cfg.hop}: use a power of two of at least 4 that divides"
+                                  f" segment ({cfg.segment}), e.g. 256")
+            if cfg.n_fft < cfg.hop or cfg.n_fft > cfg.segment or cfg.n_mels < 1:
+                raise ConfigError(f"n_fft {cfg.n_fft}: use hop ({cfg.hop}) <= n_fft <="
+                                  f" segment ({cfg.segment}); n_mels at least 1")
+        if cfg.wave_weight is None:
+            changes["wave_weight"] = 100.0 if cfg.task == "denoise" else 0.0
+        for name in ("mel_weight", "stft_weight", "wave_weight"):
+            value = changes.get(name, getattr(cfg, name))
+            if value < 0:
+                raise ConfigError(f"{name} {value}: use 0 or more")
+        if cfg.digit_metrics is None:
+            from . import digits
+
+            changes["digit_metrics"] = (data or sources.DEFAULT) == digits.NAME
+        return dataclasses.replace(cfg, **changes)
+
+    def _resolved(self, cfg: AudioConfig) -> AudioConfig:
+        """Builders may be called with an unresolved config (library use): fill in defaults."""
+        if cfg.discriminator == "auto" or cfg.channels == 0 or cfg.wave_weight is None:
+            return self.resolve_config(cfg, "")
+        return cfg
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def build_dataset(self, cfg: AudioConfig, data: str):
+        import torch
+
+        from . import sources
+
+        cfg = self._resolved(cfg)
+        audio = sources.load(data, sources.Layout.of(cfg), digits_clips=cfg.digits_clips,
+                             digits_seed=cfg.digits_seed)
+        return torch.from_numpy(audio.waves)
+
+    def datasets(self) -> list[tuple[str, str, str | None]]:
+        from . import digits, sources
+
+        return [(name, text, digits.missing()) for name, text in sources.NAMED.items()]
+
+    def prepare_dataset(self, name: str, cfg: AudioConfig | None = None) -> Path:
+        """Make a named dataset ready in the cache (`ganx data prepare`); returns where it is."""
+        from . import digits, sources
+
+        if name != digits.NAME:
+            from ganx.core.errors import did_you_mean
+
+            raise ConfigError(f"dataset {name!r} is not one the audio domain prepares"
+                              f"{did_you_mean(name, sources.NAMED)}")
+        cfg = cfg or AudioConfig()
+        return digits.prepare(cfg.digits_clips, cfg.digits_seed)
+
+    # -- networks --------------------------------------------------------------------------------
+
+    def build_generator(self, cfg: AudioConfig):
+        cfg = self._resolved(cfg)
+        if cfg.task == "denoise":
+            from .enhancer import DenoiseUNet
+
+            return DenoiseUNet(cfg.channels, cfg.width)
+        if cfg.task == "vocoder":
+            from .hifigan import MelVocoder
+
+            return MelVocoder(cfg.n_mels, cfg.channels, cfg.hop, cfg.width)
+        from .wavegan import WaveGANGenerator
+
+        return WaveGANGenerator(cfg.latent_dim, cfg.channels, cfg.segment, cfg.width)
+
+    def build_discriminator(self, cfg: AudioConfig):
+        cfg = self._resolved(cfg)
+        width = cfg.d_width or cfg.width
+        if cfg.discriminator == "hifigan":
+            from .hifigan import MultiDiscriminator
+
+            return MultiDiscriminator(cfg.channels, width)
+        from .wavegan import WaveGANDiscriminator
+
+        return WaveGANDiscriminator(cfg.channels, cfg.segment, width, cfg.phase_shuffle)
+
+    # -- batches, restoration inputs and losses --------------------------------------------------
+
+    def sample_latent(self, cfg: AudioConfig, n: int, *, device, generator):
+        if cfg.task == "generate":
+            return super().sample_latent(cfg, n, device=device, generator=generator)
+        import torch
+
+        return torch.empty(n, 0, device=device)  # restoration generators take no noise
+
+    def mel(self, cfg: AudioConfig, wave):
+        """The vocoder's log-mel spectrogram of (N, 1, T) waveforms: (N, n_mels, T // hop)."""
+        from .spectral import log_mel
+
+        module = log_mel(cfg.sample_rate, cfg.n_fft, cfg.hop, cfg.n_mels, str(wave.device))
+        return module(wave[:, 0])
+
+    def prepare_batch(self, cfg: AudioConfig, batch):
+        real, cond = super().prepare_batch(cfg, batch)
+        if cfg.task == "denoise":
+            from .corruptions import add_noise
+
+            return real, (add_noise(real, cfg.snr_db, cfg.noise),)
+        if cfg.task == "vocoder":
+            return real, (self.mel(cfg, real),)
+        return real, cond
+
+    def extra_generator_losses(self, cfg: AudioConfig, real, conditions, fake):
+        if cfg.task == "generate":
+            return {}
+        from .spectral import log_mel, multi_resolution_stft_loss
+
+        fake = fake.float()
+        terms = {}
+        if cfg.mel_weight > 0:
+            mel = log_mel(cfg.sample_rate, cfg.n_fft, cfg.hop, cfg.n_mels, str(real.device))
+            terms["mel"] = cfg.mel_weight * (mel(fake) - mel(real)).abs().mean()
+        if cfg.stft_weight > 0:
+            terms["stft"] = cfg.stft_weight * multi_resolution_stft_loss(fake, real)
+        if cfg.wave_weight:
+            terms["wave_l1"] = cfg.wave_weight * (fake - real).abs().mean()
+        return terms
+
+    # -- sampling, writing, metrics --------------------------------------------------------------
+
+    def generate(self, cfg: AudioConfig, generator_net, n: int, *, device, rng, reference=None):
+        if cfg.task == "generate":
+            z = self.sample_latent(cfg, n, device=device, generator=rng)
+            return generator_net(z)
+        if reference is None:
+            raise ConfigError(f"task={cfg.task} restores given audio; pass it"
+                              " (ganx sample RUN --input FILE_OR_FOLDER)")
+        import torch
+
+        _, (condition,) = reference
+        return generator_net(torch.empty(n, 0, device=device), condition[:n])
+
+    def write_samples(self, cfg: AudioConfig, samples, out_dir: Path, tag: str,
+                      reference=None) -> list[Path]:
+        from .writer import write_samples
+
+        if cfg.task == "generate" or reference is None:
+            return write_samples(samples, out_dir, tag, cfg.sample_rate)
+        real, (condition,) = reference
+        n = len(samples)
+        if cfg.task == "denoise":
+            return write_samples(samples, out_dir, tag, cfg.sample_rate, inputs=condition[:n],
+                                 targets=real[:n])
+        return write_samples(samples, out_dir, tag, cfg.sample_rate, targets=real[:n],
+                             input_mels=condition[:n].float().cpu())
+
+    def default_metrics(self, cfg: AudioConfig):
+        return ["audio-gen"] if cfg.task == "generate" else ["audio-restoration"]
+
+    def model_metrics(self, cfg: AudioConfig, generator_net, reference, device):
+        if cfg.task == "generate":
+            return {}
+        from .restoration_metrics import improvement_metrics
+
+        return improvement_metrics(self, cfg, generator_net, reference, device)
+
+    def restore_files(self, cfg: AudioConfig, generator_net, source: Path, out_dir: Path,
+                      device) -> list[Path]:
+        from .restore_files import restore_files
+
+        return restore_files(self, cfg, generator_net, source, out_dir, device)
