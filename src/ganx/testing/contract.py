@@ -118,10 +118,14 @@ class DomainContract:
         assert fake.shape[1:] == real.shape[1:], (
             f"generator output {tuple(fake.shape[1:])} differs from real samples"
             f" {tuple(real.shape[1:])}")
+        from ganx.core.losses import split_output
+
         with torch.no_grad():
-            logits = D(fake, *cond)
-        assert logits.shape[0] == 3, "the discriminator must return one logit (or map) per sample"
-        assert torch.isfinite(logits).all()
+            heads = split_output(D(fake, *cond))[0]  # a tensor, a list, or DiscriminatorOutput
+        for logits in heads:
+            assert logits.shape[0] == 3, (
+                "the discriminator must return one logit (or map) per sample")
+            assert torch.isfinite(logits).all()
 
     def test_two_step_training(self, host: PluginHost, tmp_path: Path) -> None:
         import json
