@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from ganx.core.errors import GanxError
 from ganx.plugins.host import PluginHost
 
+from .damage import damaged_bytes
+
 
 def wav_bytes() -> bytes:
     import soundfile
@@ -89,21 +91,7 @@ def first_items(dataset, k: int = 4) -> list[torch.Tensor]:
 
 @st.composite
 def damaged(draw, good: bytes, extensions: list[str]):
-    ext = draw(st.sampled_from(extensions))
-    kind = draw(st.sampled_from(["random", "flip", "truncate", "splice"]))
-    data = bytearray(good)
-    if kind == "random":
-        return ext, draw(st.binary(max_size=400))
-    if kind == "flip":
-        for _ in range(draw(st.integers(1, 6))):
-            i = draw(st.integers(0, len(data) - 1))
-            data[i] ^= 1 << draw(st.integers(0, 7))
-    elif kind == "truncate":
-        data = data[: draw(st.integers(0, len(data) - 1))]
-    else:
-        i = draw(st.integers(0, len(data)))
-        data[i:i] = draw(st.binary(min_size=1, max_size=64))
-    return ext, bytes(data)
+    return draw(st.sampled_from(extensions)), draw(damaged_bytes(good, 400, 6))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

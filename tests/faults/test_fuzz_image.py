@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from ganx.core.errors import ConfigError
 from ganx.plugins.image import sources
 
+from .damage import damaged_bytes
+
 EXTENSIONS = [".png", ".jpg", ".bmp", ".webp", ".tif"]
 
 
@@ -35,20 +37,7 @@ VALID = {ext: valid_bytes(fmt) for ext, fmt in
 @st.composite
 def damaged_file(draw):
     ext = draw(st.sampled_from(EXTENSIONS))
-    kind = draw(st.sampled_from(["random", "flip", "truncate", "splice"]))
-    data = bytearray(VALID[ext])
-    if kind == "random":
-        return ext, draw(st.binary(max_size=512))
-    if kind == "flip":
-        for _ in range(draw(st.integers(1, 8))):
-            i = draw(st.integers(0, len(data) - 1))
-            data[i] ^= 1 << draw(st.integers(0, 7))
-    elif kind == "truncate":
-        data = data[: draw(st.integers(0, len(data) - 1))]
-    else:
-        i = draw(st.integers(0, len(data)))
-        data[i:i] = draw(st.binary(min_size=1, max_size=64))
-    return ext, bytes(data)
+    return ext, draw(damaged_bytes(VALID[ext]))
 
 
 @settings(max_examples=60, deadline=10_000, suppress_health_check=[HealthCheck.too_slow,
