@@ -157,3 +157,44 @@ def test_pretraining_resumes_bit_for_bit(host_with, tmp_path):
     for key in ("G", "D", "G_ema"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name}"
+
+
+class LikelihoodToy(ToyDomain):
+    """An extra generator loss computed through the generator itself (as a text domain's MLE
+    term is), and one from a plugin written before the hook took `generator_net`."""
+
+    name = "likelihood"
+
+    def __init__(self) -> None:
+        self.seen_nets: list[nn.Module] = []
+
+    def extra_generator_losses(self, cfg, real, conditions, fake, generator_net=None):
+        self.seen_nets.append(generator_net)
+        z = torch.zeros(real.shape[0], cfg.latent_dim, device=real.device)
+        return {"loss_pull": 0.1 * (generator_net(z) - real).square().mean()}
+
+
+class OldSignatureToy(ToyDomain):
+    name = "old-signature"
+
+    def extra_generator_losses(self, cfg, real, conditions, fake):
+        return {"loss_l1": 0.1 * (fake - real).abs().mean()}
+
+
+def test_extra_generator_losses_get_the_generator_being_trained(host_with, tmp_path):
+    domain = LikelihoodToy()
+    host = host_with((toy_plugin, "toy"), (domain_plugin(domain), "likelihood"),
+                     (domain_plugin(OldSignatureToy()), "old-signature"))
+    result = ganx.train("likelihood", host=host, run_dir=str(tmp_path / "run"),
+                        settings=TOY_SMALL, **{**SMALL, "steps": 6, "log_every": 2})
+    assert len(domain.seen_nets) == 6
+    assert all(isinstance(net, nn.Module) for net in domain.seen_nets)
+    # the trained generator itself (its weights end up in the snapshot), not the EMA copy
+    snap = load_checkpoint(result.checkpoint)
+    trained = domain.seen_nets[-1].state_dict()
+    assert all(torch.equal(trained[k].cpu(), v) for k, v in snap["G"].items())
+    assert all("loss_pull" in r for r in rows(tmp_path / "run") if r["kind"] == "train")
+
+    ganx.train("old-signature", host=host, run_dir=str(tmp_path / "old"), settings=TOY_SMALL,
+               **{**SMALL, "steps": 4, "log_every": 2})
+    assert all("loss_l1" in r for r in rows(tmp_path / "old") if r["kind"] == "train")

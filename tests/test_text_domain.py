@@ -134,8 +134,8 @@ def test_sample_with_a_prompt_through_the_cli_on_a_machine_without_the_cache(tmp
                checkpoint_every=6, settings={**TINY, "mle_steps": 6}, **RUN)
     out = tmp_path / "out"
     result = run_ganx("sample", str(run), "-n", "5", "--out", str(out), "--seed", "1",
-                      "--set", "prompt=the king", "--set", "temperature=0.7", "--set",
-                      "top_k=20", env={"GANX_HOME": str(tmp_path / "empty-home")})
+                      "--prompt", "the king", "--temperature", "0.7", "--top-k", "20",
+                      env={"GANX_HOME": str(tmp_path / "empty-home")})
     assert result.returncode == 0, result.stderr
     lines = (out / "sample.txt").read_text().splitlines()
     assert len(lines) == 5 and all(line.startswith("the king") for line in lines)

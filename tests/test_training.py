@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import tomllib
 
 import pytest
 import torch
@@ -62,6 +64,11 @@ def test_snapshot_holds_everything_needed(host, tmp_path):
     assert snap["config"]["plugin"] == "toy" and snap["config"]["domain"]["hidden"] == 16
     assert snap["versions"]["ganx"] == ganx.__version__
     assert (tmp_path / "run" / "config.toml").read_text().startswith('plugin = "toy"')
+    # what the run was made with, for reproducing it
+    recorded = tomllib.loads((tmp_path / "run" / "config.toml").read_text())["versions"]
+    assert recorded["python"] == platform.python_version()
+    assert recorded["torch"] == torch.__version__.split("+")[0]
+    assert snap["versions"] == recorded
 
 
 def test_fresh_run_refuses_a_run_dir_with_snapshots(host, tmp_path):

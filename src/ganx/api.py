@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.metadata
 import logging
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +65,17 @@ class RunPlan:
 
 
 def _versions(host: PluginHost, plugin: str) -> dict[str, str]:
+    """What a run was made with, for config.toml, snapshots and the report. Read from package
+    metadata: planning a run (and --dry-run) must not import torch."""
     info = host.domain_plugin(plugin)
     versions = {"ganx": __version__}
     if info is not None:
         versions["plugin"] = f"{info.distribution} {info.version}".strip()
+    versions["python"] = platform.python_version()
+    for package in ("torch", "torchaudio", "transformers"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[package] = importlib.metadata.version(package)
+    versions["platform"] = platform.platform(terse=True)
     return versions
 
 

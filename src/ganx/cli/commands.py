@@ -94,9 +94,16 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
               help="Change a domain field for sampling, e.g. --set label=3; repeatable.")
 @click.option("--label", type=int, help="Class to sample from a class-conditional run "
                                          "(same as --set label=N).")
+@click.option("--prompt", help="Text runs: every sample continues this text "
+                                 "(same as --set prompt=TEXT).")
+@click.option("--temperature", type=float, help="Text runs: softmax temperature, 0 is greedy "
+                                                "(same as --set temperature=T).")
+@click.option("--top-k", "top_k", type=int, help="Text runs: sample among the K likeliest tokens, "
+                                                 "0 for all (same as --set top_k=K).")
 @click.option("--input", "source", type=click.Path(),
-              help="Restoration runs: restore this image file or folder instead of sampling.")
-def sample(run, count, out, seed, device, set_pairs, label, source) -> None:
+              help="Restoration runs: restore this file or folder instead of sampling.")
+def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature, top_k,
+           source) -> None:
     """Draw samples from a run directory (newest snapshot) or a snapshot file, using G_ema."""
     import ganx
     from ganx.core.config import parse_set_options
@@ -104,8 +111,9 @@ def sample(run, count, out, seed, device, set_pairs, label, source) -> None:
     if count < 1:
         raise click.BadParameter("must be at least 1", param_hint="-n")
     settings: dict[str, object] = dict(parse_set_options(set_pairs))
-    if label is not None:
-        settings["label"] = label
+    # shorthands for domain fields; a domain without the field rejects it by name
+    shorthands = {"label": label, "prompt": prompt, "temperature": temperature, "top_k": top_k}
+    settings.update({key: value for key, value in shorthands.items() if value is not None})
     model = ganx.load(run, device=device, settings=settings)
     default_out = Path(run) / "generated" if Path(run).is_dir() else Path(run).parent / "generated"
     if source:
@@ -264,6 +272,34 @@ def data_list(plugin) -> None:
         for dataset, description, missing in domain.datasets():
             status = "available" if missing is None else f"missing: {missing}"
             click.echo(f"{name}  {dataset}  [{status}]  {description}")
+
+
+@data.command("prepare")
+@click.argument("name")
+@click.option("--plugin", "-p", help="The domain that knows NAME.  [default: any that does]")
+@click.option("--set", "set_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Domain settings of the dataset, e.g. --set digits_clips=8000; repeatable.")
+def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> None:
+    """Make a named dataset ready in the ganx cache now rather than on first use (e.g. synthesise
+    spoken-digits), through the domain's optional `prepare_dataset(name, cfg)`."""
+    from ganx.core.config import apply_settings, parse_set_options
+    from ganx.core.errors import ConfigError, did_you_mean
+
+    host = get_host()
+    known: list[str] = []
+    for domain_name in [plugin] if plugin else host.domains.names():
+        domain = host.domain(domain_name)
+        preparer = getattr(domain, "prepare_dataset", None)
+        if preparer is None:
+            continue
+        listed = [entry[0] for entry in domain.datasets()]
+        known += listed
+        if name in listed:
+            cfg = apply_settings(domain.Config(), parse_set_options(set_pairs), "--set")
+            click.echo(str(preparer(name, cfg)))
+            return
+    raise ConfigError(f"no installed domain prepares a dataset named {name!r}"
+                      f"{did_you_mean(name, known)} (preparable: {', '.join(known) or 'none'})")
 
 
 ALL.append(data)

@@ -167,10 +167,13 @@ class Domain:
 
     def extra_generator_losses(
         self, cfg: Any, real: torch.Tensor, conditions: tuple[torch.Tensor, ...],
-        fake: torch.Tensor,
+        fake: torch.Tensor, generator_net: nn.Module | None = None,
     ) -> Mapping[str, torch.Tensor]:
         """Extra, already weighted, generator loss terms (e.g. reconstruction L1 for restoration,
-        mel-L1 for vocoders), by name. They are added to the adversarial loss and logged."""
+        mel-L1 for vocoders, a likelihood term through the generator), by name. They are added
+        to the adversarial loss and logged. The engine passes `generator_net` (the generator
+        being trained, possibly wrapped by DDP) to overrides that take it; an override without
+        that parameter is called without it."""
         return {}
 
     def generator_adversarial_loss(

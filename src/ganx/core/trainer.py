@@ -43,6 +43,7 @@ from .profiling import StepProfiler
 from .runlog import RunLog
 from .sampling import (
     Reference,
+    accepts,
     call_domain,
     generate,
     has_model_metrics,
@@ -177,6 +178,8 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.G_train, self.D_train = self._wrap(self.G), self._wrap(self.D)
         self.D_plain = self.D  # D as the G step calls it: no DDP gradient sync
+        # plugins written before extra_generator_losses took generator_net keep working
+        self._extra_losses_take_g = accepts(d.extra_generator_losses, "generator_net")
         if c.compile:
             self._compile()
         fused = {"fused": True} if self.device.type == "cuda" else {}
@@ -402,7 +405,9 @@ class Trainer:
                     self._add(acc, "fm", fm)
                     loss = loss + fm * self.cfg.feature_matching
             loss = loss.float()
-            for name, term in d.extra_generator_losses(self.dcfg, real, cond, fake).items():
+            extra = {"generator_net": self.G} if self._extra_losses_take_g else {}
+            for name, term in d.extra_generator_losses(self.dcfg, real, cond, fake,
+                                                       **extra).items():
                 term = term.float()
                 self._add(acc, name, term)
                 loss = loss + term

@@ -25,10 +25,3 @@ def ganx_register_metrics(register: Callable[[str, Any], None]) -> None:
     # lazy "module:attribute" references: the metric modules import torch, discovery must not
     register("audio-gen", "ganx.plugins.audio.metrics:generation_metrics")
     register("audio-restoration", "ganx.plugins.audio.restoration_metrics:restoration_metrics")
-
-
-@hookimpl
-def ganx_register_commands(cli: Any) -> None:
-    from .commands import add_prepare_command
-
-    add_prepare_command(cli)

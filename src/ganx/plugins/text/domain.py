@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -145,11 +144,6 @@ class TextDomain(Domain):
         "n_samples": 32,
     }
 
-    def __init__(self) -> None:
-        # the generator being trained, per config object (see on_train_step): the MLE term
-        # kept in the adversarial phase needs it, and extra_generator_losses is not given it
-        self._training: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
-
     # -- config and data ------------------------------------------------------------------------
 
     def resolve_config(self, cfg: TextConfig, data: str) -> TextConfig:
@@ -246,7 +240,6 @@ class TextDomain(Domain):
                       generator_net) -> None:
         net = _unwrap(generator_net)
         net.beta = inverse_temperature(cfg, step, total_steps)
-        self._training[id(cfg)] = net
 
     def generator_adversarial_loss(self, cfg: TextConfig, generator_net, fake, d_fake, g_loss):
         if cfg.strategy == "gumbel":
@@ -261,13 +254,13 @@ class TextDomain(Domain):
         reward = torch.sigmoid(d_fake.float()).detach()
         return -((reward - reward.mean()) * log_prob).mean()
 
-    def extra_generator_losses(self, cfg: TextConfig, real, conditions, fake):
+    def extra_generator_losses(self, cfg: TextConfig, real, conditions, fake,
+                               generator_net=None):
         if cfg.mle_weight <= 0:
             return {}
-        net = self._training.get(id(cfg))
-        if net is None:
-            raise RunError("mle_weight > 0 needs the generator from on_train_step")
-        return {"loss_mle": cfg.mle_weight * self._mle(cfg, net, real)}
+        if generator_net is None:
+            raise RunError("mle_weight > 0 needs the generator being trained")
+        return {"loss_mle": cfg.mle_weight * self._mle(cfg, _unwrap(generator_net), real)}
 
     # -- sampling, writing, metrics -------------------------------------------------------------
 
