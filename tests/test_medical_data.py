@@ -227,6 +227,55 @@ def test_a_multiframe_dicom_is_a_volume(tmp_path):
     assert np.allclose(volume.affine[:3, 2], [0, 0, 3.0])  # frames 3 mm apart along +z
 
 
+def _transformation(slope: float, intercept: float):
+    from pydicom.dataset import Dataset
+
+    item = Dataset()
+    item.RescaleSlope, item.RescaleIntercept, item.RescaleType = slope, intercept, "HU"
+    return item
+
+
+@pytest.mark.parametrize("top_level", [False, True])
+def test_enhanced_multiframe_rescales_each_frame(tmp_path, top_level):
+    """Per-frame PixelValueTransformationSequence values, else the shared functional groups',
+    else the top-level RescaleSlope/RescaleIntercept."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from ganx.plugins.medical.dicom_io import read_dicom
+
+    stored = np.arange(4 * 6 * 5, dtype=np.uint16).reshape(4, 6, 5) * 3 + 100
+    own = {0: (1.0, -1024.0), 1: (2.0, -1000.0), 3: (0.5, -10.0)}  # frame 2 has none of its own
+    ds = dicom_dataset(stored[0])
+    ds.NumberOfFrames = 4
+    ds.PixelData = stored.tobytes()
+    if top_level:  # no shared values: frame 2 falls back to the top level
+        ds.RescaleSlope, ds.RescaleIntercept = 4.0, -7.0
+        fallback = (4.0, -7.0)
+    else:
+        del ds.RescaleSlope, ds.RescaleIntercept
+        shared = Dataset()
+        shared.PixelValueTransformationSequence = Sequence([_transformation(3.0, -500.0)])
+        ds.SharedFunctionalGroupsSequence = Sequence([shared])
+        fallback = (3.0, -500.0)
+    frames = []
+    for k in range(4):
+        group = Dataset()
+        position = Dataset()
+        position.ImagePositionPatient = [0.0, 0.0, 2.0 * k]
+        group.PlanePositionSequence = Sequence([position])
+        if k in own:
+            group.PixelValueTransformationSequence = Sequence([_transformation(*own[k])])
+        frames.append(group)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    ds.save_as(tmp_path / "enhanced.dcm", enforce_file_format=True)
+    (volume,) = list(read_dicom([tmp_path / "enhanced.dcm"], None))
+    assert volume.data.shape == (6, 5, 4)
+    for k in range(4):
+        slope, intercept = own.get(k, fallback)
+        assert np.allclose(volume.data[:, :, k], stored[k] * slope + intercept), k
+
+
 def test_nifti_folder_mr_is_normalised_per_volume(tmp_path):
     rng = np.random.default_rng(0)
     base = np.abs(head_phantom((16, 16, 12))) * 0.5 + rng.normal(0, 1, (16, 16, 12))

@@ -6,7 +6,8 @@ from ImageOrientationPatient, ImagePositionPatient and PixelSpacing (DICOM's LPS
 RAS). A multi-frame file is a volume on its own. A series that cannot be stacked (one file, no
 geometry, repeated positions) gives one 2-D image per file, as do radiographs.
 
-Values go through the modality LUT (rescale slope and intercept: Hounsfield units for CT).
+Values go through the modality LUT (rescale slope and intercept: Hounsfield units for CT); an
+enhanced multi-frame file rescales each frame with its own functional-group values.
 Every file that cannot be used raises or yields a `SkipFile` whose message says why: not a DICOM,
 no pixel data, a compressed transfer syntax without its decoder (naming the package to install),
 an unsupported modality or a colour image.
@@ -105,20 +106,56 @@ def decode(ds: Any) -> np.ndarray:
             package = _decoder_packages().get(syntax, "a pydicom pixel-data plugin")
             raise SkipFile(f"pixel data compressed as {syntax.name} and no decoder for it is"
                            f" installed: pip install {package}")
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pixels = ds.pixel_array
-            values = apply_modality_lut(pixels, ds)
+            if (frames > 1 and pixels.ndim == 3 and "ModalityLUTSequence" not in ds
+                    and _has_functional_rescale(ds)):
+                slopes, intercepts = frame_rescale(ds, len(pixels))
+                values = pixels * slopes[:, None, None] + intercepts[:, None, None]
+            else:
+                values = apply_modality_lut(pixels, ds)
     except Exception as exc:  # any decoding failure: damaged, truncated, inconsistent
         raise SkipFile(f"pixel data could not be decoded ({type(exc).__name__}:"
                        f" {_first_line(exc)})") from None
-    values = np.asarray(values, np.float32)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if frames > 1 and "RescaleSlope" not in ds:
-        slope, intercept = _functional_rescale(ds)
-        values = values * slope + intercept
-    return values
+    return np.asarray(values, np.float32)
+
+
+# -- enhanced multi-frame rescale -----------------------------------------------------------------
+
+def _group_value(group: Any, keyword: str) -> Any:
+    """`keyword` from a functional group item (it sits one sequence down, e.g. in
+    PixelValueTransformationSequence), or None."""
+    for item in group:
+        if item.VR == "SQ" and len(item.value) and keyword in item.value[0]:
+            return item.value[0].get(keyword)
+    return None
+
+
+def _has_functional_rescale(ds: Any) -> bool:
+    groups = list(ds.get("SharedFunctionalGroupsSequence") or [])
+    groups += list(ds.get("PerFrameFunctionalGroupsSequence") or [])
+    return any(_group_value(g, "RescaleSlope") is not None
+               or _group_value(g, "RescaleIntercept") is not None for g in groups)
+
+
+def frame_rescale(ds: Any, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(slopes, intercepts), one per frame, of an enhanced multi-frame file: each frame's own
+    PixelValueTransformationSequence, else the shared functional groups', else the top-level
+    RescaleSlope/RescaleIntercept, else 1 and 0."""
+    shared = ds.get("SharedFunctionalGroupsSequence") or []
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    slopes, intercepts = np.ones(frames), np.zeros(frames)
+    for k in range(frames):
+        groups = ([per_frame[k]] if k < len(per_frame) else []) + list(shared[:1])
+        for keyword, out, default in (("RescaleSlope", slopes, 1.0),
+                                      ("RescaleIntercept", intercepts, 0.0)):
+            found = [_group_value(g, keyword) for g in groups] + [ds.get(keyword)]
+            value = next((v for v in found if v is not None and str(v) != ""), default)
+            out[k] = float(value)
+    return slopes, intercepts
 
 
 # -- geometry -----------------------------------------------------------------------------------
@@ -136,25 +173,28 @@ def _find(ds: Any, keyword: str, frame: int | None = None) -> Any:
         if len(per_frame):
             groups.append(per_frame[frame or 0])
     for group in groups:
-        for item in group:
-            if item.VR == "SQ" and len(item.value) and keyword in item.value[0]:
-                return item.value[0].get(keyword)
+        value = _group_value(group, keyword)
+        if value is not None:
+            return value
     return None
 
 
-def _functional_rescale(ds: Any) -> tuple[float, float]:
-    slope, intercept = _find(ds, "RescaleSlope"), _find(ds, "RescaleIntercept")
-    return float(slope if slope is not None else 1.0), float(intercept or 0.0)
+def given_spacing(ds: Any) -> tuple[float, float] | None:
+    """(row spacing, column spacing) in mm: PixelSpacing, else ImagerPixelSpacing
+    (radiographs), else None."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = _find(ds, keyword)
+        try:
+            if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
+                return float(value[0]), float(value[1])
+        except (TypeError, ValueError):
+            continue
+    return None
 
 
 def pixel_spacing(ds: Any) -> tuple[float, float]:
-    """(row spacing, column spacing) in mm: PixelSpacing, else ImagerPixelSpacing
-    (radiographs), else 1."""
-    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-        value = _find(ds, keyword)
-        if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
-            return float(value[0]), float(value[1])
-    return 1.0, 1.0
+    """`given_spacing`, else 1 mm."""
+    return given_spacing(ds) or (1.0, 1.0)
 
 
 def _orientation(ds: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -227,7 +267,8 @@ def _image(path: Path, ds: Any, values: np.ndarray, modality: str, files: list[P
     """A 2-D image (one frame)."""
     inverted = modality != "CT" and ds.get("PhotometricInterpretation") == "MONOCHROME1"
     return Volume(path, values, affine_from(ds, _position(ds), None), modality,
-                  spacing=pixel_spacing(ds), voi=_voi(ds) if modality == "XR" else None,
+                  spacing=pixel_spacing(ds), spacing_known=given_spacing(ds) is not None,
+                  voi=_voi(ds) if modality == "XR" else None,
                   inverted=inverted, files=files)
 
 
@@ -251,7 +292,8 @@ def _stack(items: list[tuple[Path, Any, np.ndarray]], modality: str) -> Volume |
     affine = affine_from(first_ds, positions[0], step)
     inverted = modality != "CT" and first_ds.get("PhotometricInterpretation") == "MONOCHROME1"
     return Volume(items[0][0], data, affine, modality, spacing=pixel_spacing(first_ds),
-                  inverted=inverted, files=[p for p, _, _ in items])
+                  spacing_known=given_spacing(first_ds) is not None, inverted=inverted,
+                  files=[p for p, _, _ in items])
 
 
 def _multiframe(path: Path, ds: Any, values: np.ndarray, modality: str) -> list[Volume]:
@@ -263,7 +305,8 @@ def _multiframe(path: Path, ds: Any, values: np.ndarray, modality: str) -> list[
         step = None
     inverted = ds.get("PhotometricInterpretation") == "MONOCHROME1" and modality != "CT"
     return [Volume(path, np.moveaxis(values, 0, -1), affine_from(ds, first, step), modality,
-                   spacing=pixel_spacing(ds), inverted=inverted, files=[path])]
+                   spacing=pixel_spacing(ds), spacing_known=given_spacing(ds) is not None,
+                   inverted=inverted, files=[path])]
 
 
 def _series_key(path: Path, ds: Any) -> tuple[str, ...]:

@@ -91,8 +91,11 @@ def read_nifti(path: Path, *, frame: int = -1, maps: tuple[Path, ...] = (),
         top = float(values.max())
         loaded.append(np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values))
     header = img.header  # type: ignore[attr-defined]
-    zooms = tuple(float(z) for z in header.get_zooms()[:2]) if len(header.get_zooms()) >= 2 \
-        else (1.0, 1.0)
+    zooms = tuple(float(z) for z in header.get_zooms()[:3])
+    # pixdim is mandatory in NIfTI (nibabel turns zeros into 1 with a warning on load); only
+    # negative or non-finite voxel sizes say nothing
+    known = len(zooms) >= 2 and all(np.isfinite(z) and z > 0 for z in zooms)
+    spacing = (zooms[1], zooms[0]) if known else (1.0, 1.0)
     return Volume(path, data, np.asarray(img.affine, np.float64),  # type: ignore[attr-defined]
-                  modality, spacing=(zooms[1], zooms[0]), header=header, maps=loaded,
+                  modality, spacing=spacing, spacing_known=known, header=header, maps=loaded,
                   files=[path])

@@ -1,14 +1,15 @@
 """`ganx sample RUN --input VOLUME_OR_FOLDER`: restoring a user's own volumes slice by slice.
 
 Each NIfTI volume, DICOM series or DICOM image is scaled as in training (CT window, MR robust
-percentiles, radiograph VOI), cut into slices along the run's axis, and each slice is restored
-at its own pixel size in tiles of `resolution` pixels (the image domain's tiling). The restored
-slices are put back into the volume's own voxel order and written as float32 NIfTI in the
-input's physical units (HU for CT, clipped to the run's window; for MR and radiographs the
-input's own intensity scale, within its robust range), with the input's affine and, for NIfTI
-inputs, its header geometry (qform, sform, units; free-text fields and extensions are
-dropped). inpaint needs a mask NAME.mask.nii(.gz) beside a NIfTI volume, non-zero where the
-holes are.
+percentiles, radiograph VOI) and cut into slices along the run's axis. Each slice is resampled
+to the pixel size the model was trained at (fov_mm / resolution), restored in overlapping
+tiles of `resolution` pixels blended with a Hann window (the image domain's tiling), and
+resampled back onto its own grid (`native`). The restored slices are put back into the volume's
+own voxel order and written as float32 NIfTI in the input's physical units (HU for CT, clipped
+to the run's window; for MR and radiographs the input's own intensity scale, within its robust
+range), with the input's affine and, for NIfTI inputs, its header geometry (qform, sform,
+units; free-text fields and extensions are dropped). inpaint takes the holes of every input,
+NIfTI or DICOM, from a NIfTI mask named after its output (`masks`).
 """
 
 from __future__ import annotations
@@ -20,47 +21,25 @@ import numpy as np
 import torch
 
 from ganx.core.errors import ConfigError
-from ganx.plugins.image.restore_files import restore_image
 
-from . import slicing, sources
+from . import masks, slicing, sources
 from .extract import volume_scaling
-from .nifti_io import NIFTI_SUFFIXES, is_nifti, stem
+from .native import restore_slice, training_pixel_mm
+from .nifti_io import is_nifti, stem
 from .volume import SkipFile, Volume
 
 log = logging.getLogger("ganx")
 
 
-def mask_for(path: Path) -> Path | None:
-    for suffix in NIFTI_SUFFIXES:
-        candidate = path.with_name(f"{stem(path)}{sources.MASK_SUFFIX}{suffix}")
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _holes(volume: Volume) -> np.ndarray:
-    """The inpainting mask of a volume: True where voxels are to be filled in."""
-    import nibabel as nib
-
-    mask_path = mask_for(volume.path) if is_nifti(volume.path) else None
-    if mask_path is None:
-        raise SkipFile(f"inpainting needs a mask {stem(volume.path)}{sources.MASK_SUFFIX}.nii.gz"
-                       " beside the NIfTI volume (non-zero = hole)")
-    mask = np.asarray(nib.load(str(mask_path)).dataobj)
-    mask = mask.reshape(volume.data.shape) if mask.size == volume.data.size else mask
-    if mask.shape != volume.data.shape:
-        raise SkipFile(f"its mask {mask_path.name} is {mask.shape}, the volume"
-                       f" {volume.data.shape}")
-    return mask != 0
-
-
-def _cut(volume: Volume, array: np.ndarray, axis: str) -> tuple[np.ndarray, object]:
-    """Display slices of `array` (shaped like the volume's data) and how to put them back."""
+def _cut(volume: Volume, array: np.ndarray, axis: str
+         ) -> tuple[np.ndarray, object, tuple[float, float]]:
+    """Display slices of `array` (shaped like the volume's data), how to put them back, and
+    their (row, column) pixel spacing in mm."""
     if volume.is_2d:
-        return array[None], None
-    ras, ornt, _ = slicing.to_ras(array, volume.affine)
+        return array[None], None, volume.spacing
+    ras, ornt, zooms = slicing.to_ras(array, volume.affine)
     index = slicing.slice_axis(ras.shape, axis)
-    return slicing.ras_slices(ras, index), (ornt, index)
+    return slicing.ras_slices(ras, index), (ornt, index), slicing.slice_spacing(zooms, index)
 
 
 def _uncut(slices: np.ndarray, how) -> np.ndarray:
@@ -71,35 +50,45 @@ def _uncut(slices: np.ndarray, how) -> np.ndarray:
 
 
 @torch.no_grad()
-def restore_volume(cfg, generator: torch.nn.Module, volume: Volume,
-                   device: torch.device) -> np.ndarray:
-    """The restored volume, shaped like `volume.data`, in its physical units."""
+def restore_volume(cfg, generator: torch.nn.Module, volume: Volume, device: torch.device,
+                   holes: np.ndarray | None = None) -> np.ndarray:
+    """The restored volume, shaped like `volume.data`, in its physical units. `holes` (inpaint,
+    shaped like the data) is True where voxels are to be filled in."""
     from .domain import slice_settings
 
     scaling = volume_scaling(volume, slice_settings(cfg))
-    unit = scaling.to_unit(volume.data)
-    slices, how = _cut(volume, unit, cfg.axis)
-    holes = _cut(volume, _holes(volume), cfg.axis)[0] if cfg.task == "inpaint" else None
+    slices, how, spacing = _cut(volume, scaling.to_unit(volume.data), cfg.axis)
+    known = None if holes is None else ~_cut(volume, holes, cfg.axis)[0]
+    pixel_mm = training_pixel_mm(cfg)
+    if pixel_mm is not None and not volume.spacing_known:
+        log.warning("%s: no pixel spacing in its header; restored at its own pixel size, not"
+                    " at the %.3g mm the model was trained at", volume.path, pixel_mm)
+        pixel_mm = None
+    elif pixel_mm is not None and slicing.scaled_shape(slices.shape[1:], spacing,
+                                                       pixel_mm) != slices.shape[1:]:
+        log.info("%s: restored at the training pixel size %.3g mm (its own: %.3g x %.3g mm)"
+                 " and resampled back", volume.path, pixel_mm, *spacing)
     restored = np.empty_like(slices)
     for k, image in enumerate(slices):
-        x = torch.from_numpy(np.ascontiguousarray(image))[None] * 2.0 - 1.0
-        if holes is not None:
-            known = torch.from_numpy(~holes[k])[None].float()
-            x = torch.cat([x * known, known])
-        out = restore_image(generator, x, cfg.resolution, 1, device)
-        restored[k] = ((out[0].clamp(-1, 1) + 1.0) / 2.0).numpy()
+        restored[k] = restore_slice(generator, image, None if known is None else known[k],
+                                    spacing, pixel_mm, cfg.resolution, device)
     return scaling.to_physical(_uncut(restored, how))
+
+
+def output_stem(volume: Volume) -> str:
+    """The name of a volume's restored output without .nii.gz: the NIfTI or DICOM file's name, or
+    for a DICOM series its folder's and first file's (by slice position)."""
+    path = volume.path
+    if not is_nifti(path) and len(volume.files) > 1:
+        return f"{path.parent.name or 'series'}-{stem(path)}"
+    return stem(path)
 
 
 def _output_name(volume: Volume, root: Path) -> Path:
     path = volume.path
     relative = path.relative_to(root) if path != root and root in path.parents else Path(
         path.name)
-    if is_nifti(path):
-        return relative.with_name(stem(path) + ".nii.gz")
-    if len(volume.files) > 1:  # a DICOM series: named after its folder and first file
-        return relative.with_name(f"{relative.parent.name or 'series'}-{stem(path)}.nii.gz")
-    return relative.with_name(stem(path) + ".nii.gz")
+    return relative.with_name(output_stem(volume) + ".nii.gz")
 
 
 FREE_TEXT = ("descrip", "aux_file", "intent_name", "db_name")
@@ -147,6 +136,9 @@ def restore_files(cfg, generator: torch.nn.Module, source: Path, out_dir: Path,
     if cfg.task == "generate":
         raise ConfigError("--input restores volumes; this run generates slices (task=generate)")
     inputs = sources.folder_inputs(source, (), what="--input")
+    if training_pixel_mm(cfg) is None:
+        log.warning("the run's config has no fov_mm: slices are restored at their own pixel size,"
+                    " not resampled to the training pixel size")
     root = source if source.is_dir() else source.parent
     written: list[Path] = []
     skipped: list[str] = []
@@ -155,7 +147,8 @@ def restore_files(cfg, generator: torch.nn.Module, source: Path, out_dir: Path,
             skipped.append(f"{item[0]}: {item[1]}")
             continue
         try:
-            restored = restore_volume(cfg, generator, item, device)
+            holes = masks.holes(item, output_stem(item)) if cfg.task == "inpaint" else None
+            restored = restore_volume(cfg, generator, item, device, holes)
         except SkipFile as exc:
             skipped.append(f"{item.path}: {exc}")
             continue

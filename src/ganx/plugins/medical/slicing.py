@@ -62,18 +62,32 @@ def slice_spacing(ras_zooms: np.ndarray, axis: int) -> tuple[float, float]:
     return float(ras_zooms[q]), float(ras_zooms[p])
 
 
+def scaled_shape(shape: tuple[int, ...], spacing: tuple[float, float],
+                 pixel_mm: float) -> tuple[int, int]:
+    """(rows, cols) of a 2-D image of `shape` and pixel `spacing` (mm) resampled to square pixels
+    of `pixel_mm`, keeping its physical size."""
+    return (max(1, round(shape[0] * spacing[0] / pixel_mm)),
+            max(1, round(shape[1] * spacing[1] / pixel_mm)))
+
+
+def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A 2-D image resampled to (rows, cols), float32: bilinear with antialiasing (PIL), so
+    downsampling does not alias. A copy of the image when it already has that shape."""
+    from PIL import Image
+
+    if tuple(image.shape) == tuple(shape):
+        return np.array(image, np.float32)
+    pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32))  # mode F
+    return np.array(pil.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), np.float32)
+
+
 def fit(image: np.ndarray, spacing: tuple[float, float], fov_mm: float,
         resolution: int) -> np.ndarray:
     """Resample a 2-D image with pixel `spacing` (mm) so that `fov_mm` spans `resolution`
     pixels, then centre-pad (with 0) or centre-crop it to a square of that side.
     Bilinear with antialiasing (PIL), so downsampling does not alias."""
-    from PIL import Image
-
-    step = fov_mm / resolution
-    rows = max(1, round(image.shape[0] * spacing[0] / step))
-    cols = max(1, round(image.shape[1] * spacing[1] / step))
-    pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.float32))  # mode F
-    resized = np.asarray(pil.resize((cols, rows), Image.Resampling.BILINEAR), np.float32)
+    rows, cols = scaled_shape(image.shape, spacing, fov_mm / resolution)
+    resized = resize(image, (rows, cols))
     out = np.zeros((resolution, resolution), np.float32)
     # centre both: crop the part of the image that falls outside, pad the rest
     src_r, dst_r = max(0, (rows - resolution) // 2), max(0, (resolution - rows) // 2)

@@ -30,6 +30,10 @@ class Volume:
     modality: str | None
     """CT, MR, XR, or None when the file does not say (NIfTI)."""
     spacing: tuple[float, float] = (1.0, 1.0)
+    spacing_known: bool = True
+    """False when the file gives no pixel spacing (a DICOM without PixelSpacing or
+    ImagerPixelSpacing, a NIfTI with invalid voxel sizes): `spacing` and the affine's voxel sizes
+    are then a 1 mm guess."""
     voi: tuple[float, float] | None = None
     """A radiograph's own display window (low, high), from its DICOM VOI attributes."""
     inverted: bool = False
