@@ -16,7 +16,7 @@ import ganx
 from ganx.core.checkpoint import load_checkpoint
 from ganx.core.errors import ConfigError
 from ganx.plugins import text as text_plugin
-from ganx.plugins.text import dataset, tokenization
+from ganx.plugins.text import corpus, dataset, tokenization, units
 from ganx.plugins.text.domain import TextConfig, TextDomain, inverse_temperature
 from ganx.testing import DomainContract
 
@@ -263,3 +263,23 @@ def test_a_resumed_run_continues_bit_for_bit(tmp_path, strategy):
     for key in ("G", "D", "G_ema"):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name}"
+
+
+def test_the_tokenizer_never_sees_the_held_out_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANX_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(tokenization, "_LOADED", {})
+    seen: list[str] = []
+    real_train = tokenization.train_bpe
+
+    def recording_train(texts, vocab_size):
+        texts = list(texts)
+        seen.extend(texts)
+        return real_train(texts, vocab_size)
+
+    monkeypatch.setattr(tokenization, "train_bpe", recording_train)
+    data = write_corpus(tmp_path / "corpus")
+    cfg = TextDomain().resolve_config(TextConfig(**{**TINY, "holdout": 0.2}), str(data))
+    documents = corpus.load_once(str(data), cfg.text_field).documents
+    train, held = units.holdout_split(units.split_units(documents, cfg.unit, cfg.min_words),
+                                      cfg.unit, cfg.holdout)
+    assert held and sorted(seen) == sorted(train), "the tokenizer saw more than the training units"

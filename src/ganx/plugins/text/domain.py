@@ -148,12 +148,15 @@ class TextDomain(Domain):
 
     def resolve_config(self, cfg: TextConfig, data: str) -> TextConfig:
         from . import corpus as corpora
-        from . import tokenization
+        from . import tokenization, units
 
         check_settings(cfg)
         text = corpora.load_once(data, cfg.text_field)
         cfg = dataclasses.replace(cfg, corpus_id=text.digest)
-        tok = tokenization.get(cfg, text.documents)
+        # the BPE learns from the training units only: merges fitted to the held-out text would
+        # flatter its BLEU and perplexity
+        pieces = units.split_units(text.documents, cfg.unit, cfg.min_words)
+        tok = tokenization.get(cfg, units.holdout_split(pieces, cfg.unit, cfg.holdout)[0])
         n_vocab = tok.vocab_size
         if cfg.generator:
             n_vocab = _checkpoint_vocab(cfg.generator)

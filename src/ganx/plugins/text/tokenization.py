@@ -91,8 +91,11 @@ def cache_dir() -> Path:
     return Path(root) / "text"
 
 
-def bpe_key(corpus_id: str, vocab_size: int) -> str:
-    return f"bpe-{corpus_id[:24]}-{vocab_size}"
+def bpe_key(cfg: Any) -> str:
+    """A BPE trained on the training units of a corpus: named by the corpus, the vocabulary size
+    and what decides the held-out split."""
+    split = hashlib.sha256(f"{cfg.unit}|{cfg.min_words}|{cfg.holdout}".encode()).hexdigest()
+    return f"bpe-{cfg.corpus_id[:24]}-{cfg.vocab_size}-train-{split[:8]}"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -172,7 +175,7 @@ def key_for(cfg: Any) -> str:
         return _dir_key(source)
     if not cfg.corpus_id:
         raise RunError("text config has no corpus_id yet (resolve_config fills it in)")
-    return bpe_key(cfg.corpus_id, cfg.vocab_size)
+    return bpe_key(cfg)
 
 
 def _checkpoint_specials(folder: Path) -> dict[str, int | None]:
@@ -243,7 +246,7 @@ def get(cfg: Any, texts: Iterable[str] | None = None) -> TextTokenizer:
                                   " byte-level BPE starts from 256 byte symbols)")
             tokenizer = train_bpe(texts, cfg.vocab_size)
             _write_atomic(path, tokenizer.to_str())
-            log.info("trained a byte-level BPE with %d tokens on the corpus (cached in %s)",
+            log.info("trained a byte-level BPE with %d tokens on the training units (cached in %s)",
                      tokenizer.get_vocab_size(), path)
         else:
             raise RunError(f"the tokenizer of this run ({key}) is not in {path.parent} and the"
