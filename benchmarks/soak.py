@@ -33,16 +33,19 @@ def rss_mb(pid: int) -> float | None:
 def run(args: list[str], run_dir: Path) -> tuple[float, list[tuple[float, float]]]:
     cmd = [sys.executable, "-m", "ganx", "train", *args, "--run-dir", str(run_dir),
            "--no-progress"]
+    # the log goes to a file: a pipe nobody reads until the end fills up and stalls the run
+    log_path = run_dir.parent / f"{run_dir.name}.stderr"
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    samples = []
-    while proc.poll() is None:
-        mb = rss_mb(proc.pid)
-        if mb is not None:
-            samples.append((time.perf_counter() - started, mb))
-        time.sleep(1.0)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+        samples = []
+        while proc.poll() is None:
+            mb = rss_mb(proc.pid)
+            if mb is not None:
+                samples.append((time.perf_counter() - started, mb))
+            time.sleep(1.0)
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr.read()[-2000:]}")
+        sys.exit(f"{' '.join(cmd)} failed:\n{log_path.read_text()[-2000:]}")
     return time.perf_counter() - started, samples
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganx.core import cache
 from ganx.core.errors import ConfigError, RunError
 
 log = logging.getLogger("ganx")
@@ -148,8 +149,7 @@ def synthesise(binary: str, utt: Utterance) -> tuple[np.ndarray, int]:
 
 
 def cache_root() -> Path:
-    root = os.environ.get("GANX_HOME") or Path.home() / ".cache" / "ganx"
-    return Path(root) / "audio"
+    return cache.domain_dir("audio")
 
 
 def dataset_dir(n: int, seed: int, binary: str | None = None) -> Path:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ganx.core import cache
 from ganx.core.errors import ConfigError, RunError, did_you_mean
 
 from . import digits
@@ -231,35 +232,19 @@ def load(data: str, layout: Layout, *, digits_clips: int = 4000, digits_seed: in
     identity = _folder_identity(root) if root.exists() else str(root)
     key = hashlib.sha256(f"{CACHE_VERSION}|{identity}|{layout}".encode())
     path = cache_dir() / "segments" / f"{key.hexdigest()[:24]}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                labels = z["labels"] if z["labels"].size else None
-                return AudioSet(z["waves"], labels, [str(c) for c in z["classes"]])
-        except (OSError, ValueError, KeyError):
-            log.warning("ignoring unreadable audio cache %s", path)
+    cached = cache.load_arrays(path, "audio cache")
+    if cached is not None and {"waves", "labels", "classes"} <= cached.keys():
+        labels = cached["labels"] if cached["labels"].size else None
+        return AudioSet(cached["waves"], labels, [str(c) for c in cached["classes"]])
     result = load_folder(root, layout)
     if len(result.waves) == 0:
         raise RunError(f"--data {data or DEFAULT}: no audio")
-    if result.skipped:
-        shown = "; ".join(result.skipped[:3])
-        log.warning("skipped %d unusable audio file(s) in %s: %s%s", len(result.skipped),
-                    data or DEFAULT, shown, " ..." if len(result.skipped) > 3 else "")
-    _write_cache(path, result)
+    cache.warn_skipped(result.skipped, "unusable audio file(s)", data or DEFAULT)
+    cache.save_arrays(path, "audio cache", {
+        "waves": result.waves,
+        "labels": result.labels if result.labels is not None else np.zeros(0, np.int64),
+        "classes": np.array(result.classes, dtype=str)})
     return result
-
-
-def _write_cache(path: Path, data: AudioSet) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, waves=data.waves,
-                     labels=data.labels if data.labels is not None else np.zeros(0, np.int64),
-                     classes=np.array(data.classes, dtype=str))
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the audio cache %s: %s", path, exc.strerror or exc)
 
 
 def peek_channels(data: str) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganx.core import cache
 from ganx.core.errors import RunError
 
 from . import features as feats
@@ -185,27 +185,13 @@ def _reference_path(real: torch.Tensor, net: feats.FeatureNet) -> Path:
 def reference_stats(real: torch.Tensor, net: feats.FeatureNet) -> Reference:
     """Features, mean and covariance of `real` under `net`, from the cache when there."""
     path = _reference_path(real, net)
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return Reference(z["features"], z["mean"], z["cov"])
-        except (OSError, ValueError, KeyError):
-            log.warning("ignoring unreadable metric cache %s", path)
+    cached = cache.load_arrays(path, "metric cache")
+    if cached is not None and {"features", "mean", "cov"} <= cached.keys():
+        return Reference(cached["features"], cached["mean"], cached["cov"])
     features = net(real)
     mean, cov = feature_stats(features)
-    _write_reference(path, Reference(features, mean, cov))
+    cache.save_arrays(path, "metric cache", {"features": features, "mean": mean, "cov": cov})
     return Reference(features, mean, cov)
-
-
-def _write_reference(path: Path, ref: Reference) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, features=ref.features, mean=ref.mean, cov=ref.cov)
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the metric cache %s: %s", path, exc.strerror or exc)
 
 
 # -- the registered metric ----------------------------------------------------------------------

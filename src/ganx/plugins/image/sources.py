@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganx.core import cache
 from ganx.core.errors import ConfigError, RunError, did_you_mean
 
 log = logging.getLogger("ganx")
@@ -231,8 +232,7 @@ def resize_set(data: ImageSet, resolution: int, channels: int) -> ImageSet:
 # -- the cache ------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    root = os.environ.get("GANX_HOME") or Path.home() / ".cache" / "ganx"
-    return Path(root) / "image"
+    return cache.domain_dir("image")
 
 
 def _folder_identity(root: Path) -> str:
@@ -265,35 +265,19 @@ def load(data: str, resolution: int, channels: int) -> ImageSet:
 
     key = hashlib.sha256(f"{CACHE_VERSION}|{identity}|{resolution}|{channels}".encode())
     path = cache_dir() / f"{key.hexdigest()[:24]}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                labels = z["labels"] if z["labels"].size else None
-                return ImageSet(z["images"], labels, [str(c) for c in z["classes"]])
-        except (OSError, ValueError, KeyError):
-            log.warning("ignoring unreadable image cache %s", path)
+    cached = cache.load_arrays(path, "image cache")
+    if cached is not None and {"images", "labels", "classes"} <= cached.keys():
+        labels = cached["labels"] if cached["labels"].size else None
+        return ImageSet(cached["images"], labels, [str(c) for c in cached["classes"]])
     result = resize_set(loader(), resolution, channels)
     if len(result.images) == 0:
         raise RunError(f"--data {name}: no images")
-    if result.skipped:
-        shown = "; ".join(result.skipped[:3])
-        log.warning("skipped %d unreadable file(s) in %s: %s%s", len(result.skipped), name, shown,
-                    " ..." if len(result.skipped) > 3 else "")
-    _write_cache(path, result)
+    cache.warn_skipped(result.skipped, "unreadable file(s)", name)
+    cache.save_arrays(path, "image cache", {
+        "images": result.images,
+        "labels": result.labels if result.labels is not None else np.zeros(0, np.int64),
+        "classes": np.array(result.classes, dtype=str)})
     return result
-
-
-def _write_cache(path: Path, data: ImageSet) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, images=data.images,
-                     labels=data.labels if data.labels is not None else np.zeros(0, np.int64),
-                     classes=np.array(data.classes, dtype=str))
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the image cache %s: %s", path, exc.strerror or exc)
 
 
 def peek(data: str) -> tuple[int, int]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganx.core import cache
 from ganx.core.errors import ConfigError, did_you_mean
 
 from .extract import SliceSettings, training_slices
@@ -273,8 +273,7 @@ def _slice_all(name: str, inputs: Inputs, settings: SliceSettings, frame: int) -
 # -- the cache ----------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    root = os.environ.get("GANX_HOME") or Path.home() / ".cache" / "ganx"
-    return Path(root) / "medical"
+    return cache.domain_dir("medical")
 
 
 def _identity(inputs: Inputs) -> str:
@@ -295,21 +294,11 @@ def load(data: str, settings: SliceSettings, *, maps: tuple[str, ...] = (),
     key = hashlib.sha256(f"{CACHE_VERSION}|{_identity(inputs)}|{settings}|{maps}|{frame}"
                          .encode())
     path = cache_dir() / f"{key.hexdigest()[:24]}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return SliceSet(z["slices"])
-        except (OSError, ValueError, KeyError):
-            log.warning("ignoring unreadable slice cache %s", path)
+    cached = cache.load_arrays(path, "slice cache")
+    if cached is not None and "slices" in cached:
+        return SliceSet(cached["slices"])
     result = _slice_all(name, inputs, settings, frame)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, slices=result.slices)
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the slice cache %s: %s", path, exc.strerror or exc)
+    cache.save_arrays(path, "slice cache", {"slices": result.slices})
     return result
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ganx.core import cache
 
 from . import corpus as corpora
 from . import tokenization, units
@@ -111,28 +112,15 @@ def heldout_rows(cfg: Any) -> np.ndarray | None:
 
 
 def _read_cache(key: str) -> TokenSet | None:
-    path = _cache_path(key)
-    if not path.is_file():
+    cached = cache.load_arrays(_cache_path(key), "text cache")
+    if cached is None or not {"train", "heldout", "truncated"} <= cached.keys():
         return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return TokenSet(z["train"], z["heldout"], int(z["truncated"]))
-    except (OSError, ValueError, KeyError):
-        log.warning("ignoring unreadable text cache %s", path)
-        return None
+    return TokenSet(cached["train"], cached["heldout"], int(cached["truncated"]))
 
 
 def _write_cache(key: str, data: TokenSet) -> None:
-    path = _cache_path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, train=data.train, heldout=data.heldout,
-                     truncated=np.int64(data.truncated))
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the text cache %s: %s", path, exc.strerror or exc)
+    cache.save_arrays(_cache_path(key), "text cache", {
+        "train": data.train, "heldout": data.heldout, "truncated": np.int64(data.truncated)})
 
 
 def build(cfg: Any, corpus: corpora.Corpus) -> TokenSet:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganx.core import cache
 from ganx.core.errors import ConfigError, RunError
 
 log = logging.getLogger("ganx")
@@ -87,8 +88,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int) -> Any:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GANX_HOME") or Path.home() / ".cache" / "ganx"
-    return Path(root) / "text"
+    return cache.domain_dir("text")
 
 
 def bpe_key(cfg: Any) -> str:
