@@ -56,7 +56,10 @@ def load_arrays(path: Path, what: str) -> dict[str, np.ndarray] | None:
         log.warning("ignoring unreadable %s %s: %s", what, path, exc)
         return None
     expected = arrays.pop(_DIGEST, None)
-    if expected is None or str(expected) != _digest(arrays):
+    if expected is None:
+        log.warning("rebuilding %s %s: it has no checksum (an older ganx wrote it)", what, path)
+        return None
+    if str(expected) != _digest(arrays):
         log.warning("ignoring %s %s: its contents do not match their checksum", what, path)
         return None
     return arrays

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,8 @@ class StepProfiler:
         activities = [ProfilerActivity.CPU]
         if self.device.type == "cuda":
             activities.append(ProfilerActivity.CUDA)
+        else:  # kineto otherwise logs an ERROR line about CUDA on every CPU-only machine
+            os.environ.setdefault("KINETO_LOG_LEVEL", "5")
         self._prof = profile(activities=activities, record_shapes=False, with_stack=False)
         self._prof.__enter__()
         self._started = step
