@@ -65,6 +65,12 @@ class TestWaveGAN(DomainContract):
     settings: ClassVar[dict[str, Any]] = TINY
 
 
+class TestConditionalWaveGAN(DomainContract):
+    domain = AudioDomain()
+    plugin = audio_plugin
+    settings: ClassVar[dict[str, Any]] = {**TINY, "conditional": True}
+
+
 class TestHiFiGANDiscriminators(MultiHeadContract):
     domain = AudioDomain()
     plugin = audio_plugin
@@ -108,6 +114,39 @@ def test_wavegan_lengths_and_bad_segments():
     with pytest.raises(ConfigError):
         AudioDomain().resolve_config(apply_settings(AudioConfig(), {"segment": 5000}, "t"), "")
 
+
+
+def test_conditional_wavegan_uses_the_labels():
+    from ganx.plugins.audio.wavegan import WaveGANDiscriminator, WaveGANGenerator
+
+    torch.manual_seed(0)
+    g, d = WaveGANGenerator(8, 1, 1024, 2, 10), WaveGANDiscriminator(1, 1024, 2, 0, 10)
+    z = torch.randn(1, 8).repeat(2, 1)
+    x = g(z, torch.tensor([3, 4]))
+    assert x.shape == (2, 1, 1024) and not torch.equal(x[0], x[1])
+    same = x[:1].repeat(2, 1, 1)
+    logits = d(same, torch.tensor([3, 4]))
+    assert logits.shape == (2,) and logits[0] != logits[1]
+    with pytest.raises(ValueError, match="pass labels"):
+        g(z)
+
+
+def test_conditional_settings_are_checked(tmp_path):
+    assert config(conditional=True).num_classes == 10  # the spoken digits
+    with pytest.raises(ConfigError, match="task=generate"):
+        config(conditional=True, task="denoise")
+    with pytest.raises(ConfigError, match="wavegan discriminator"):
+        config(conditional=True, discriminator="hifigan")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    sf.write(flat / "a.wav", np.zeros(800) + 0.1, 8000)
+    cfg = apply_settings(AudioConfig(), {**TINY, "conditional": True}, "test")
+    with pytest.raises(ConfigError, match="conditional training needs labels"):
+        AudioDomain().resolve_config(cfg, str(flat))
+    for word in ("yes", "no"):
+        (tmp_path / "words" / word).mkdir(parents=True)
+        sf.write(tmp_path / "words" / word / "a.wav", np.zeros(800) + 0.1, 8000)
+    assert AudioDomain().resolve_config(cfg, str(tmp_path / "words")).num_classes == 2
 
 
 def test_hifigan_discriminator_returns_eight_heads_with_features():
@@ -184,6 +223,33 @@ def test_train_sample_and_evaluate_through_the_cli(tmp_path, audio_home):
     sampled = run_ganx("sample", str(run), "-n", "3", "--out", str(tmp_path / "out"), env=home)
     assert sampled.returncode == 0, sampled.stderr
     assert len(list((tmp_path / "out").rglob("*.wav"))) == 3
+
+
+@pytest.mark.slow
+def test_conditional_run_writes_per_class_clips_and_samples_one_digit(tmp_path, audio_home):
+    import ganx
+
+    run, home = tmp_path / "run", {"GANX_HOME": str(audio_home), "OMP_NUM_THREADS": "1"}
+    sets = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+    result = run_ganx("train", "--plugin", "audio", "--steps", "2", "--batch-size", "4",
+                      "--device", "cpu", "--run-dir", str(run), *sets, "--set",
+                      "conditional=true", "--set", "n_samples=12", "--set", "eval_every=-1",
+                      "--no-progress", env=home)
+    assert result.returncode == 0, result.stderr
+    assert "num_classes = 10" in (run / "config.toml").read_text()
+    clips = sorted(p.name for p in (run / "samples" / "step-00000002").glob("*.wav"))
+    assert clips[:3] == ["00-class0.wav", "01-class1.wav", "02-class2.wav"]
+    assert len(clips) == 12 and "11-class1.wav" in clips
+    model, cycled = ganx.load(run, settings={"label": 3}), ganx.load(run)
+    same, reference = model.generate(12, seed=5), cycled.generate(12, seed=5)
+    assert same[3].equal(reference[3]) and not same[4].equal(reference[4])
+    sampled = run_ganx("sample", str(run), "-n", "2", "--label", "7", "--out",
+                       str(tmp_path / "sevens"), env=home)
+    assert sampled.returncode == 0, sampled.stderr
+    assert sorted(p.name for p in (tmp_path / "sevens").rglob("*.wav")) == [
+        "00-class7.wav", "01-class7.wav"]
+    bad = run_ganx("sample", str(run), "--label", "10", env=home)
+    assert bad.returncode == 2 and "label 10: this run has classes 0 to 9" in bad.stderr
 
 
 def test_a_users_folder_trains_with_its_channels(tmp_path):

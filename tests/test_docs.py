@@ -7,6 +7,7 @@ import re
 
 import click
 
+from ganx.cli.help_page import help_page
 from ganx.cli.main import cli
 from ganx.core.config import TrainConfig, field_docs
 
@@ -45,3 +46,10 @@ def test_cli_reference_covers_every_command_and_option():
             if isinstance(param, click.Option):
                 assert any(re.search(re.escape(opt) + r"\b", text) for opt in param.opts), (
                     f"ganx {name} {param.opts[0]} is not documented")
+
+
+def test_cli_help_page_is_what_the_cli_prints():
+    page = (REPO / "docs" / "reference" / "cli-help.md").read_text()
+    assert page == help_page(cli), (
+        "regenerate: python -m ganx.cli.help_page > docs/reference/cli-help.md")
+    assert "## `ganx train`" in page and "--resume" in page

@@ -32,7 +32,9 @@ from PIL import Image
 from ganx.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+# cli-help.md holds the commands' help texts (generated, checked by tests/test_docs.py)
+PAGES = [REPO / "README.md", *sorted(p for p in (REPO / "docs").rglob("*.md")
+                                     if p.name != "cli-help.md")]
 COMMAND = re.compile(r"^(?:\$ )?(ganx|torchrun|python3?|pip|\.venv/bin/\S+)\s")
 
 # appended to `ganx train` per domain: small models, small data, a few steps

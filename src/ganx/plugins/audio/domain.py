@@ -33,6 +33,13 @@ class AudioConfig(DomainConfig):
     """spoken-digits: number of clips synthesised (a tenth per digit)."""
     digits_seed: int = 0
     """spoken-digits: seed of the voices, pitches and speeds drawn."""
+    conditional: bool = False
+    """generate: class-conditional WaveGAN (label embedding in G, projection in D) when the data
+    has labels (the spoken digits, or one subfolder per class)."""
+    num_classes: int = 0
+    """Number of classes; 0 takes it from the data when conditional."""
+    label: int = -1
+    """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
     discriminator: Literal["auto", "wavegan", "hifigan"] = "auto"
     """wavegan: WaveGAN's discriminator with phase shuffle. hifigan: multi-period + multi-scale
     discriminators with feature matching. auto: wavegan to generate, hifigan to restore."""
@@ -106,6 +113,10 @@ class AudioDomain(Domain):
         changes["channels"] = channels
         if cfg.discriminator == "auto":
             changes["discriminator"] = "wavegan" if cfg.task == "generate" else "hifigan"
+        if cfg.conditional:
+            changes.update(self._resolve_classes(cfg, data, changes["discriminator"]
+                                                 if "discriminator" in changes
+                                                 else cfg.discriminator))
         if cfg.task == "denoise":
             low, high = cfg.snr_db
             if low > high:
@@ -132,9 +143,24 @@ class AudioDomain(Domain):
             changes["digit_metrics"] = (data or sources.DEFAULT) == digits.NAME
         return dataclasses.replace(cfg, **changes)
 
+    def _resolve_classes(self, cfg: AudioConfig, data: str, discriminator: str) -> dict[str, Any]:
+        from . import sources
+
+        if cfg.task != "generate" or discriminator != "wavegan":
+            raise ConfigError("conditional=true applies to task=generate with the wavegan"
+                              " discriminator")
+        if cfg.num_classes:
+            return {}
+        classes = sources.peek_classes(data)
+        if classes < 2:
+            raise ConfigError(f"conditional training needs labels; {data or 'the data'} has"
+                              " none (put recordings in one subfolder per class)")
+        return {"num_classes": classes}
+
     def _resolved(self, cfg: AudioConfig) -> AudioConfig:
         """Builders may be called with an unresolved config (library use): fill in defaults."""
-        if cfg.discriminator == "auto" or cfg.channels == 0 or cfg.wave_weight is None:
+        if (cfg.discriminator == "auto" or cfg.channels == 0 or cfg.wave_weight is None
+                or (cfg.conditional and cfg.num_classes == 0)):
             return self.resolve_config(cfg, "")
         return cfg
 
@@ -148,7 +174,13 @@ class AudioDomain(Domain):
         cfg = self._resolved(cfg)
         audio = sources.load(data, sources.Layout.of(cfg), digits_clips=cfg.digits_clips,
                              digits_seed=cfg.digits_seed)
-        return torch.from_numpy(audio.waves)
+        waves = torch.from_numpy(audio.waves)
+        if self._conditional(cfg):
+            if audio.labels is None:
+                raise ConfigError(f"conditional training needs labels; {data or 'the data'} has"
+                                  " none")
+            return waves, torch.from_numpy(audio.labels)
+        return waves
 
     def datasets(self) -> list[tuple[str, str, str | None]]:
         from . import digits, sources
@@ -181,7 +213,8 @@ class AudioDomain(Domain):
             return MelVocoder(cfg.n_mels, cfg.channels, cfg.hop, cfg.width)
         from .wavegan import WaveGANGenerator
 
-        return WaveGANGenerator(cfg.latent_dim, cfg.channels, cfg.segment, cfg.width)
+        return WaveGANGenerator(cfg.latent_dim, cfg.channels, cfg.segment, cfg.width,
+                                cfg.num_classes if self._conditional(cfg) else 0)
 
     def build_discriminator(self, cfg: AudioConfig):
         cfg = self._resolved(cfg)
@@ -192,7 +225,22 @@ class AudioDomain(Domain):
             return MultiDiscriminator(cfg.channels, width)
         from .wavegan import WaveGANDiscriminator
 
-        return WaveGANDiscriminator(cfg.channels, cfg.segment, width, cfg.phase_shuffle)
+        return WaveGANDiscriminator(cfg.channels, cfg.segment, width, cfg.phase_shuffle,
+                                    cfg.num_classes if self._conditional(cfg) else 0)
+
+    @staticmethod
+    def _conditional(cfg: AudioConfig) -> bool:
+        return cfg.conditional and cfg.task == "generate"
+
+    def sample_labels(self, cfg: AudioConfig, n: int) -> list[int] | None:
+        """The classes of `n` generated clips of a conditional run (`label`, or cycling through
+        the classes so clip i is class i mod num_classes); None for other runs."""
+        if not self._conditional(cfg):
+            return None
+        if cfg.label >= cfg.num_classes:
+            raise ConfigError(f"label {cfg.label}: this run has classes 0 to"
+                              f" {cfg.num_classes - 1}")
+        return [cfg.label if cfg.label >= 0 else i % cfg.num_classes for i in range(n)]
 
     # -- batches, restoration inputs and losses --------------------------------------------------
 
@@ -240,8 +288,13 @@ class AudioDomain(Domain):
 
     def generate(self, cfg: AudioConfig, generator_net, n: int, *, device, rng, reference=None):
         if cfg.task == "generate":
+            import torch
+
             z = self.sample_latent(cfg, n, device=device, generator=rng)
-            return generator_net(z)
+            labels = self.sample_labels(cfg, n)
+            if labels is None:
+                return generator_net(z)
+            return generator_net(z, torch.tensor(labels, device=device, dtype=torch.long))
         if reference is None:
             raise ConfigError(f"task={cfg.task} restores given audio; pass it"
                               " (ganx sample RUN --input FILE_OR_FOLDER)")
@@ -255,7 +308,8 @@ class AudioDomain(Domain):
         from .writer import write_samples
 
         if cfg.task == "generate" or reference is None:
-            return write_samples(samples, out_dir, tag, cfg.sample_rate)
+            return write_samples(samples, out_dir, tag, cfg.sample_rate,
+                                 labels=self.sample_labels(cfg, len(samples)))
         real, (condition,) = reference
         n = len(samples)
         if cfg.task == "denoise":

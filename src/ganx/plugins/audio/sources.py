@@ -247,6 +247,23 @@ def load(data: str, layout: Layout, *, digits_clips: int = 4000, digits_seed: in
     return result
 
 
+def peek_classes(data: str) -> int:
+    """The number of class labels `--data` gives (one per first-level subfolder when every file
+    sits in one, as `load_folder` reads them; the ten digits for the spoken digits), 0 for
+    none. Lists files only."""
+    name = data or DEFAULT
+    if name == digits.NAME:
+        return len(digits.DIGITS)
+    root = Path(name).expanduser()
+    if not root.is_dir():
+        return 0
+    rel = [f.relative_to(root) for f in list_audio_files(root)]
+    if not rel or any(len(r.parts) < 2 for r in rel):
+        return 0
+    names = {r.parts[0] for r in rel}
+    return len(names) if len(names) >= 2 else 0
+
+
 def peek_channels(data: str) -> int:
     """The most common channel count among (up to 64 of) the files of `--data`, reading headers
     only; checks that the folder exists and holds audio files."""

@@ -6,6 +6,10 @@ mirrors it with stride-4 length-25 convolutions and LeakyReLU(0.2), and applies 
 after each hidden layer: every sample's feature maps are shifted by a random -n..n steps
 (reflection-padded), so the discriminator cannot tell real from fake by the periodic artifacts of
 transposed convolutions.
+
+With `num_classes`, the generator concatenates a learned label embedding to z and the
+discriminator adds a projection term (Miyato & Koyama 2018): the label embedding's inner product
+with its last feature map summed over time.
 """
 
 from __future__ import annotations
@@ -45,15 +49,24 @@ class PhaseShuffle(nn.Module):
         return padded.gather(2, index.expand(-1, x.shape[1], -1))
 
 
-class WaveGANGenerator(nn.Module):
-    """G(z) -> (N, channels, segment) in [-1, 1]."""
+def _required(labels: torch.Tensor | None, who: str) -> torch.Tensor:
+    if labels is None:
+        raise ValueError(f"this {who} is class-conditional: pass labels")
+    return labels
 
-    def __init__(self, latent_dim: int, channels: int, segment: int, width: int) -> None:
+
+class WaveGANGenerator(nn.Module):
+    """G(z[, labels]) -> (N, channels, segment) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int, channels: int, segment: int, width: int,
+                 num_classes: int = 0) -> None:
         super().__init__()
         check_segment(segment)
         self.start = segment // UPSAMPLE
         self.width = width
-        self.project = nn.Linear(latent_dim, 16 * width * self.start)
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
+        in_dim = latent_dim * (2 if num_classes else 1)
+        self.project = nn.Linear(in_dim, 16 * width * self.start)
         layers: list[nn.Module] = []
         widths = [16 * width, 8 * width, 4 * width, 2 * width, width, channels]
         for i, (c_in, c_out) in enumerate(itertools.pairwise(widths)):
@@ -62,15 +75,18 @@ class WaveGANGenerator(nn.Module):
             layers.append(nn.Tanh() if i == STAGES - 1 else nn.ReLU())
         self.body = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor, *conditions: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(_required(labels, "generator"))], dim=1)
         x = F.relu(self.project(z)).view(len(z), 16 * self.width, self.start)
         return self.body(x)
 
 
 class WaveGANDiscriminator(nn.Module):
-    """D(x) -> (N,) logits."""
+    """D(x[, labels]) -> (N,) logits."""
 
-    def __init__(self, channels: int, segment: int, width: int, phase_shuffle: int) -> None:
+    def __init__(self, channels: int, segment: int, width: int, phase_shuffle: int,
+                 num_classes: int = 0) -> None:
         super().__init__()
         check_segment(segment)
         widths = [channels, width, 2 * width, 4 * width, 8 * width, 16 * width]
@@ -82,6 +98,12 @@ class WaveGANDiscriminator(nn.Module):
                 layers.append(PhaseShuffle(phase_shuffle))
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(16 * width * (segment // UPSAMPLE), 1)
+        self.embed = nn.Embedding(num_classes, 16 * width) if num_classes else None
 
-    def forward(self, x: torch.Tensor, *conditions: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x).flatten(1)).squeeze(1)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        logits = self.head(h.flatten(1)).squeeze(1)
+        if self.embed is not None:
+            y = self.embed(_required(labels, "discriminator"))
+            logits = logits + (y * h.sum(-1)).sum(1)
+        return logits

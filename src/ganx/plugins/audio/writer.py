@@ -74,14 +74,17 @@ def save_picture(rows: list[torch.Tensor], path: Path, nrow: int) -> None:
 
 def write_samples(samples: torch.Tensor, out_dir: Path, tag: str, sample_rate: int,
                   inputs: torch.Tensor | None = None, targets: torch.Tensor | None = None,
-                  input_mels: torch.Tensor | None = None) -> list[Path]:
+                  input_mels: torch.Tensor | None = None,
+                  labels: list[int] | None = None) -> list[Path]:
     """WAV files `out_dir/tag/NN.wav` (and `NN-input.wav`, `NN-target.wav` when given) and the
     spectrogram picture `out_dir/tag.png`: one tile per sample, or for restoration one column
-    per sample with rows input, output, target."""
+    per sample with rows input, output, target. With `labels` (a conditional run's classes) the
+    files are `NN-classK.wav` and the picture has a column per class."""
     folder = out_dir / tag
     paths = []
     for i, wave in enumerate(samples):
-        paths.append(folder / f"{i:02d}.wav")
+        name = f"{i:02d}" if labels is None else f"{i:02d}-class{labels[i]}"
+        paths.append(folder / f"{name}.wav")
         write_wav(paths[-1], wave, sample_rate)
         for name, extra in (("input", inputs), ("target", targets)):
             if extra is not None:
@@ -90,7 +93,8 @@ def write_samples(samples: torch.Tensor, out_dir: Path, tag: str, sample_rate: i
     picture = out_dir / f"{tag}.png"
     images, top = spectrogram_images(samples, sample_rate)
     if targets is None:
-        save_picture([images], picture, math.ceil(math.sqrt(len(samples))))
+        nrow = len(set(labels)) if labels else math.ceil(math.sqrt(len(samples)))
+        save_picture([images], picture, nrow)
     else:
         target_images, top = spectrogram_images(targets, sample_rate)
         images = spectrogram_images(samples, sample_rate, top)[0]
