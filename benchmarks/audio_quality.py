@@ -6,6 +6,10 @@ otherwise, one seed) for `--steps` steps on the spoken digits, evaluates the EMA
 to a digit with confidence above 0.9, the same for real clips (the ceiling), and the wall times.
 The spoken digits and the classifier are prepared first and timed apart from training.
 
+With `--eval-at 1000,2000,...` one run is also evaluated at those earlier steps (from the
+snapshots it keeps), so a learning curve costs one training run; each row's wall time is the
+training time up to that step.
+
 Nobody listens to the clips here: the classifier's view is the measurement. Listen to
 `RUN/samples/step-*/NN.wav` (or `ganx sample RUN -n 16`) to judge them by ear.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -54,6 +59,16 @@ def prepare_metrics(env: dict[str, str], sets: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def train_seconds(run_dir: Path, step: int, total_s: float, steps: int) -> float:
+    """Training time up to `step`: from the run's log (the first logged row starts the clock
+    late by one logging interval, so scale from the total instead when the log is short)."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
+    times = {r["step"]: r["time"] for r in rows if r.get("kind") == "train"}
+    if step in times and steps in times:
+        return total_s - (times[steps] - times[step])
+    return total_s * step / steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -66,7 +81,12 @@ def main() -> None:
                         help="passed to ganx train (repeatable)")
     parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument("--eval-at", default="", metavar="STEPS",
+                        help="also evaluate at these earlier steps (comma-separated)")
     args = parser.parse_args()
+    points = sorted({int(s) for s in args.eval_at.split(",") if s.strip()} - {args.steps})
+    if any(not 0 < p < args.steps for p in points):
+        parser.error("--eval-at: steps between 1 and --steps")
 
     env = dict(os.environ)
     sets = [arg for pair in args.sets for arg in ("--set", pair)]
@@ -77,6 +97,10 @@ def main() -> None:
         prepare_s = prepare_metrics(env, data_sets)
         started = time.perf_counter()
         extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        if points:  # snapshots at every requested step, all kept
+            every = math.gcd(args.steps, *points)
+            extra += ["--set", f"checkpoint_every={every}", "--set",
+                      f"keep_checkpoints={args.steps // every + 1}"]
         ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(args.seed),
              "--device", args.device, "--precision", args.precision, "--run-dir", str(run_dir),
              "--set", "eval_every=-1", *extra, *sets, "--no-progress", env=env)
@@ -85,6 +109,11 @@ def main() -> None:
         results = json.loads(ganx("evaluate", str(run_dir), "-n", str(args.n),
                                   "--device", args.device, "--json", env=env))
         eval_s = time.perf_counter() - started
+        curve = [(p, train_seconds(run_dir, p, train_s, args.steps),
+                  json.loads(ganx("evaluate", str(run_dir / "checkpoints" / f"step-{p:08d}.pt"),
+                                  "-n", str(args.n), "--device", args.device, "--json",
+                                  env=env)))
+                 for p in points]
         config = (run_dir / "config.toml").read_text()
 
     def setting(key: str) -> str:
@@ -106,6 +135,13 @@ def main() -> None:
     lines += [f"| training wall time | {train_s:.0f} s ({args.steps / train_s:.2f} steps/s) |",
               f"| evaluation wall time | {eval_s:.0f} s |",
               f"| data + classifier preparation (cached after the first run) | {prepare_s:.0f} s |"]
+    if curve:
+        lines += ["", "| steps | Inception score | confident | not a digit | fd_digits | fd_mel |"
+                  " training wall time |", "|---|---|---|---|---|---|---|"]
+        for step, seconds, r in [*curve, (args.steps, train_s, results)]:
+            lines.append(f"| {step} | {r.get('inception_score', 0):.2f} |"
+                         f" {r.get('confident', 0):.3f} | {r.get('not_digit', 0):.3f} |"
+                         f" {r.get('fd_digits', 0):.1f} | {r['fd_mel']:.0f} | {seconds:.0f} s |")
     text = "\n".join(lines)
     print(text)
     if args.out:
