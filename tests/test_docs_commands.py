@@ -1,5 +1,5 @@
-"""Every command in the README and the docs, run the way a reader would run it, so the docs cannot
-rot.
+"""Every command and every whole Python program in the README and the docs, run the way a reader
+would run them, so the docs cannot rot.
 
 Each page's commands run in order in a sandbox folder of their own (a later command may use the
 run an earlier one made), through the real `ganx` entry point, with small example inputs where a
@@ -9,7 +9,8 @@ still parses, resolves its config, builds its data and models, trains, samples a
 only for a few steps on small models. A command that cannot run on a CPU-only test machine (CUDA,
 several processes, installing packages) is checked as far as it can be here (parsed and resolved
 with `--dry-run`, or its flags looked up in the script's `--help`), and `NOT_RUN_REASONS` says why
-and which other test covers it.
+and which other test covers it. Python blocks that are whole programs (not excerpts of a plugin's
+modules) run in the same sandbox, with `ganx.train` shortened the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +106,33 @@ def documented_commands(page: Path) -> list[Command]:
     return found
 
 
+@dataclass
+class PythonSnippet:
+    page: Path
+    line: int
+    code: str
+
+
+def runnable_python(page: Path) -> list[PythonSnippet]:
+    """The page's ```python blocks that are whole programs: not excerpts of a plugin's modules
+    (relative imports, `...` left out, hook or class definitions shown for reading)."""
+    found, block, start, inside = [], [], 0, False
+    for number, raw in enumerate(page.read_text().splitlines(), 1):
+        if raw.strip().startswith("```"):
+            if inside:
+                code = textwrap.dedent("\n".join(block))
+                excerpt = re.search(r"^from \.|\.\.\.|^@|^class |^def ", code, re.MULTILINE)
+                if not excerpt:
+                    found.append(PythonSnippet(page, start, code))
+                inside = False
+            elif raw.strip() == "```python":
+                inside, block, start = True, [], number
+            continue
+        if inside:
+            block.append(raw)
+    return found
+
+
 def test_commands_are_found():
     """The extractor itself: continuation lines, comments and `$ ` prompts."""
     commands = [c.text for page in PAGES for c in documented_commands(page)]
@@ -111,6 +140,8 @@ def test_commands_are_found():
     assert any(c.startswith("torchrun --nnodes 2") and c.endswith("my-gan-run") for c in commands)
     assert not any("#" in c for c in commands)
     assert len(commands) > 50
+    programs = [s.page.name for page in PAGES for s in runnable_python(page)]
+    assert {"README.md", "getting-started.md", "reports.md", "writing.md"} <= set(programs)
 
 
 # -- inputs a page asks the reader to bring ------------------------------------------------------
@@ -290,8 +321,59 @@ def page_id(page: Path) -> str:
     return str(page.relative_to(REPO))
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if documented_commands(p)], ids=page_id)
+def run_command(command: Command, sandbox: Path, home: Path) -> str | None:
+    """Run (or check) one documented command; a failure as a line, or None."""
+    argv, reason = ganx_argv(command.tokens)
+    if reason == "benchmark":
+        check_script_flags(command.tokens[1:])
+        return None
+    if argv is None:
+        return None  # installation: see NOT_RUN_REASONS["install"]
+    if command.page.name == "template.md" and argv[:2] != ["plugin", "new"] and any(
+            "wave" in arg for arg in argv):
+        parse_only([arg.replace("<timestamp>", "20260101-000000") for arg in argv])
+        return None  # NOT_RUN_REASONS["installed-plugin"]
+    argv = _fill_placeholders(argv, sandbox, home)
+    planned, dry_reason = plan(argv)
+    reason = reason or dry_reason
+    if reason in ("cuda", "processes") and argv[0] != "train":
+        parse_only(planned)
+        return None
+    if reason in ("cuda", "processes", "missing-data") and "--dry-run" not in planned:
+        planned = [*planned, "--dry-run"]
+    code = run_ganx_in_process(planned)
+    return None if code == 0 else f"{command} -> exit {code} (ran: ganx {shlex.join(planned)})"
+
+
+def run_python(snippet: PythonSnippet, sandbox: Path) -> str | None:
+    """Run a documented Python program in the sandbox, `<timestamp>` runs filled in."""
+    def newest(match: re.Match[str]) -> str:
+        runs = sorted(sandbox.glob(match.group(1) + "*"), key=lambda p: p.stat().st_mtime)
+        return str(runs[-1]) if runs else match.group(0)
+
+    code = re.sub(r"(runs/[\w.-]+?)<timestamp>", newest, snippet.code)
+    try:
+        exec(compile(code, f"{snippet.page.name}:{snippet.line}", "exec"), {"__name__": "doc"})
+    except Exception as exc:  # the failure is the test's finding, reported with the others
+        return f"{snippet.page.relative_to(REPO)}:{snippet.line}: python -> {exc!r}"
+    return None
+
+
+def shortened_train(real_train):
+    """`ganx.train` as the docs call it, for a few steps (the docs' own steps are for readers)."""
+    def train(plugin=None, **kwargs):
+        small = dict(pair.split("=", 1) for pair in SHRINK_DOMAIN.get(plugin, [])[1::2])
+        settings = {**small, **(kwargs.pop("settings", None) or {})}
+        return real_train(plugin, **{**kwargs, "steps": 3, "batch_size": 8,
+                                     "settings": settings})
+    return train
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if documented_commands(p)
+                                  or runnable_python(p)], ids=page_id)
 def test_every_documented_command_runs(page, tmp_path, tmp_path_factory, monkeypatch):
+    import ganx
+
     sandbox, home = tmp_path / "work", tmp_path / "home"
     sandbox.mkdir()
     make_reader_inputs(sandbox, home)
@@ -300,33 +382,17 @@ def test_every_documented_command_runs(page, tmp_path, tmp_path_factory, monkeyp
     # one cache for all pages: the spoken digits, tokenizers and feature networks are made once
     monkeypatch.setenv("GANX_HOME", str(_shared_cache(tmp_path_factory)))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(ganx, "train", shortened_train(ganx.train))
+    # in the order a reader meets them: a program may use the run a command made, and back
+    steps: list[Command | PythonSnippet] = [*documented_commands(page), *runnable_python(page)]
     failures = []
-    for command in documented_commands(page):
-        argv, reason = ganx_argv(command.tokens)
-        if reason == "benchmark":
-            check_script_flags(command.tokens[1:])
-            continue
-        if argv is None:
-            continue  # installation: see NOT_RUN_REASONS["install"]
-        if page.name == "template.md" and argv[:2] != ["plugin", "new"] and any(
-                "wave" in arg for arg in argv):
-            reason = "installed-plugin"
-            argv = [arg.replace("<timestamp>", "20260101-000000") for arg in argv]
+    for step in sorted(steps, key=lambda item: item.line):
+        if isinstance(step, Command):
+            failure = run_command(step, sandbox, home)
         else:
-            argv = _fill_placeholders(argv, sandbox, home)
-        planned, dry_reason = plan(argv)
-        reason = reason or dry_reason
-        if reason == "installed-plugin":
-            parse_only(argv)
-            continue
-        if reason in ("cuda", "processes") and argv[0] != "train":
-            parse_only(planned)
-            continue
-        if reason in ("cuda", "processes", "missing-data") and "--dry-run" not in planned:
-            planned = [*planned, "--dry-run"]
-        code = run_ganx_in_process(planned)
-        if code != 0:
-            failures.append(f"{command} -> exit {code} (ran: ganx {shlex.join(planned)})")
+            failure = run_python(step, sandbox)
+        if failure:
+            failures.append(failure)
     assert not failures, "documented commands failed:\n" + "\n".join(failures)
 
 
