@@ -8,7 +8,8 @@ The spoken digits and the classifier are prepared first and timed apart from tra
 
 With `--eval-at 1000,2000,...` one run is also evaluated at those earlier steps (from the
 snapshots it keeps), so a learning curve costs one training run; each row's wall time is the
-training time up to that step.
+training time up to that step. For a conditional run (`--set conditional=true`) it also prints, for
+each requested class, the classifier's verdicts on that class's clips.
 
 Nobody listens to the clips here: the classifier's view is the measurement. Listen to
 `RUN/samples/step-*/NN.wav` (or `ganx sample RUN -n 16`) to judge them by ear.
@@ -57,6 +58,33 @@ def prepare_metrics(env: dict[str, str], sets: list[str]) -> float:
     code = "from ganx.plugins.audio.classifier import load_classifier; load_classifier()"
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     return time.perf_counter() - started
+
+
+PER_CLASS = """
+import sys, numpy as np, ganx
+from ganx.plugins.audio import classifier
+model = ganx.load(sys.argv[1])
+n, classes = int(sys.argv[2]), model.config.num_classes
+probs, _ = classifier.classify(classifier.load_classifier()[0],
+                               model.generate(n, seed=model.train_config.seed + 3),
+                               model.config.sample_rate)
+verdict, sure = probs.argmax(1), probs[:, :classifier.OTHER].max(1) > 0.9
+for k in range(classes):
+    mine = np.arange(n) % classes == k
+    counts = np.bincount(verdict[mine], minlength=classifier.OTHER + 1)
+    heard = ", ".join(f"{'not a digit' if c == classifier.OTHER else c}: {v}"
+                      for c, v in enumerate(counts) if v)
+    print(f"| {k} | {heard} | {(verdict[mine] == k).mean():.2f} | {sure[mine].mean():.2f} |")
+"""
+
+
+def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[str]:
+    """A conditional run's clips by requested class: the classifier's verdicts (the same clips
+    and seed as `ganx evaluate`), the share heard as the requested digit, the confident share."""
+    done = subprocess.run([sys.executable, "-c", PER_CLASS, str(run_dir), str(n)],
+                          capture_output=True, text=True, env=env, check=True)
+    return ["", "| requested class | classifier's verdicts (class: clips) | heard as requested |"
+            " confident |", "|---|---|---|---|", *done.stdout.splitlines()]
 
 
 def train_seconds(run_dir: Path, step: int, total_s: float, steps: int) -> float:
@@ -115,6 +143,7 @@ def main() -> None:
                                   env=env)))
                  for p in points]
         config = (run_dir / "config.toml").read_text()
+        classes = per_class(run_dir, args.n, env) if "conditional = true" in config else []
 
     def setting(key: str) -> str:
         line = next((ln for ln in config.splitlines() if ln.startswith(f"{key} =")), "")
@@ -142,6 +171,7 @@ def main() -> None:
             lines.append(f"| {step} | {r.get('inception_score', 0):.2f} |"
                          f" {r.get('confident', 0):.3f} | {r.get('not_digit', 0):.3f} |"
                          f" {r.get('fd_digits', 0):.1f} | {r['fd_mel']:.0f} | {seconds:.0f} s |")
+    lines += classes
     text = "\n".join(lines)
     print(text)
     if args.out:

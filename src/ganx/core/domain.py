@@ -150,14 +150,18 @@ class Domain:
         self, cfg: Any, generator_net: nn.Module, n: int, *, device: torch.device,
         rng: torch.Generator,
         reference: tuple[torch.Tensor, tuple[torch.Tensor, ...]] | None = None,
+        first: int = 0,
     ) -> torch.Tensor:
         """Draw `n` samples from a trained generator (used for snapshots, `ganx sample` and
         metrics). Default: `generator_net(sample_latent(...))`.
 
         For snapshots and metrics the engine also passes `reference`: `n` real samples and their
         conditions, prepared by `prepare_batch`, on `device`. Restoration domains restore those
-        inputs, so output i lines up with real sample i; other domains may ignore it (an
-        override that does not take `reference` is called without it)."""
+        inputs, so output i lines up with real sample i; other domains may ignore it.
+        The engine draws a large request in chunks of a batch; `first` is the index of this
+        chunk's first sample in the whole request, so per-sample choices (e.g. cycling through
+        class labels: sample i gets class i mod C) continue across chunks. An override that does
+        not take `reference` or `first` is called without it."""
         z = self.sample_latent(cfg, n, device=device, generator=rng)
         return generator_net(z)
 

@@ -75,10 +75,11 @@ def generate(
     `generate` receives aligned chunks): restoration outputs line up with their targets."""
     rng = torch.Generator(device).manual_seed(seed)
     pass_reference = reference is not None and accepts(domain.generate, "reference")
+    pass_first = accepts(domain.generate, "first")
     chunks = []
     for start in range(0, n, batch_size):
         k = min(batch_size, n - start)
-        extra = {}
+        extra: dict[str, Any] = {"first": start} if pass_first else {}
         if pass_reference:
             real, cond = reference
             extra["reference"] = (real[start: start + k].to(device),

@@ -114,9 +114,8 @@ class AudioDomain(Domain):
         if cfg.discriminator == "auto":
             changes["discriminator"] = "wavegan" if cfg.task == "generate" else "hifigan"
         if cfg.conditional:
-            changes.update(self._resolve_classes(cfg, data, changes["discriminator"]
-                                                 if "discriminator" in changes
-                                                 else cfg.discriminator))
+            discriminator = changes.get("discriminator", cfg.discriminator)
+            changes.update(self._resolve_classes(cfg, data, discriminator))
         if cfg.task == "denoise":
             low, high = cfg.snr_db
             if low > high:
@@ -232,15 +231,17 @@ class AudioDomain(Domain):
     def _conditional(cfg: AudioConfig) -> bool:
         return cfg.conditional and cfg.task == "generate"
 
-    def sample_labels(self, cfg: AudioConfig, n: int) -> list[int] | None:
-        """The classes of `n` generated clips of a conditional run (`label`, or cycling through
-        the classes so clip i is class i mod num_classes); None for other runs."""
+    def sample_labels(self, cfg: AudioConfig, n: int, first: int = 0) -> list[int] | None:
+        """The classes of clips `first` to `first + n - 1` of a conditional run (`label`, or
+        cycling through the classes so clip i is class i mod num_classes); None for other
+        runs."""
         if not self._conditional(cfg):
             return None
         if cfg.label >= cfg.num_classes:
             raise ConfigError(f"label {cfg.label}: this run has classes 0 to"
                               f" {cfg.num_classes - 1}")
-        return [cfg.label if cfg.label >= 0 else i % cfg.num_classes for i in range(n)]
+        return [cfg.label if cfg.label >= 0 else i % cfg.num_classes
+                for i in range(first, first + n)]
 
     # -- batches, restoration inputs and losses --------------------------------------------------
 
@@ -286,14 +287,15 @@ class AudioDomain(Domain):
 
     # -- sampling, writing, metrics --------------------------------------------------------------
 
-    def generate(self, cfg: AudioConfig, generator_net, n: int, *, device, rng, reference=None):
+    def generate(self, cfg: AudioConfig, generator_net, n: int, *, device, rng, reference=None,
+                 first: int = 0):
         if cfg.task == "generate":
             import torch
 
             z = self.sample_latent(cfg, n, device=device, generator=rng)
-            labels = self.sample_labels(cfg, n)
-            if labels is None:
+            if not self._conditional(cfg):
                 return generator_net(z)
+            labels = self.sample_labels(cfg, n, first)
             return generator_net(z, torch.tensor(labels, device=device, dtype=torch.long))
         if reference is None:
             raise ConfigError(f"task={cfg.task} restores given audio; pass it"

@@ -172,7 +172,8 @@ class ImageDomain(Domain):
             return {}
         return {"l1": cfg.l1_weight * (fake.float() - real).abs().mean()}
 
-    def generate(self, cfg: ImageConfig, generator_net, n: int, *, device, rng, reference=None):
+    def generate(self, cfg: ImageConfig, generator_net, n: int, *, device, rng, reference=None,
+                 first: int = 0):
         import torch
 
         if cfg.task != "generate":
@@ -189,7 +190,7 @@ class ImageDomain(Domain):
         if cfg.label >= 0:
             labels = torch.full((n,), cfg.label, device=device, dtype=torch.long)
         else:  # cycle through the classes so a grid shows each class in turn
-            labels = torch.arange(n, device=device) % cfg.num_classes
+            labels = torch.arange(first, first + n, device=device) % cfg.num_classes
         return generator_net(z, labels)
 
     def write_samples(self, cfg: ImageConfig, samples, out_dir: Path, tag: str,
