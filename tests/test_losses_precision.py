@@ -100,3 +100,22 @@ def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch):
     assert precision.auto_precision(torch.device("cpu"))[0] == "bf16"
     monkeypatch.setattr(precision, "_cpu_has_native_bf16", lambda: False)
     assert precision.auto_precision(torch.device("cpu"))[0] == "fp32"
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, True),                                     # CPU: channels_last measured faster (oneDNN)
+    ({"compile": True}, False),                     # torch 2.11 cannot compile it: contiguous
+    ({"memory_format": "contiguous"}, False),       # an explicit choice wins
+    ({"compile": True, "memory_format": "channels_last"}, True),
+])
+def test_memory_format_auto_on_cpu(tmp_path, settings, expected):
+    from ganx.core.config import TrainConfig
+    from ganx.core.trainer import Trainer
+    from ganx_toy.domain import ToyDomain
+
+    domain = ToyDomain()
+    trainer = Trainer(domain, domain.Config(n_points=256, hidden=8, depth=2),
+                      TrainConfig(device="cpu", precision="fp32", **settings), run_dir=tmp_path,
+                      loss=NonSaturating(), show_progress=False)
+    trainer._build()
+    assert trainer.channels_last is expected

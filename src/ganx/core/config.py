@@ -44,8 +44,9 @@ class TrainConfig:
     precision: Precision = "auto"
     """auto, fp32, bf16 or fp16; auto picks what is fast and safe on the device and says so."""
     memory_format: Literal["auto", "contiguous", "channels_last"] = "auto"
-    """Layout of 4-D image batches and conv weights; auto: channels_last under bf16/fp16 on
-    CUDA and CPU, contiguous otherwise (measured with `ganx bench`)."""
+    """Layout of 4-D image batches and conv weights; auto: channels_last on CPUs and under
+    bf16/fp16 on CUDA, contiguous in fp32 on CUDA, on MPS and with `compile` (measured with
+    `ganx bench`, see docs/performance.md)."""
     data: str = ""
     """Training data: a path or a named dataset the domain knows; empty for its default."""
     run_dir: str = ""

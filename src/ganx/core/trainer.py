@@ -203,13 +203,18 @@ class Trainer:
         self.d_step = 0
 
     def _channels_last(self) -> bool:
-        """auto: channels_last with bf16/fp16 on CUDA and CPUs (the fast path measured in
-        REFERENCES.md: 83k vs 42k img/s on an H200, 1.5x on an avx512_bf16 CPU), contiguous in
-        fp32 and on MPS."""
+        """auto: channels_last on CPUs (oneDNN's convolutions: the fp32 DCGAN step measured
+        1.2x faster than contiguous on AVX2, see benchmarks/results; 1.5x with bf16 on an
+        avx512_bf16 CPU per REFERENCES.md) and with bf16/fp16 on CUDA (83k vs 42k img/s on an
+        H200); contiguous in fp32 on CUDA (not measured), on MPS, and with `compile` (torch 2.11
+        failed to compile channels_last convolution backward)."""
         choice = self.cfg.memory_format
-        if choice == "auto":
-            return self.device.type in ("cuda", "cpu") and self.policy.name != "fp32"
-        return choice == "channels_last"
+        if choice != "auto":
+            return choice == "channels_last"
+        if self.cfg.compile:
+            return False
+        return self.device.type == "cpu" or (
+            self.device.type == "cuda" and self.policy.name != "fp32")
 
     def _batch(self) -> tuple[torch.Tensor, tuple]:
         """The next prepared batch, 4-D tensors in the run's memory format."""
