@@ -29,6 +29,19 @@ PERIODS = (2, 3, 5, 7, 11)
 SLOPE = 0.1
 
 
+def judge(convs: nn.ModuleList, post: nn.Module,
+          x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A sub-discriminator's pass: its convolutions with leaky ReLU, then the output layer;
+    returns the flattened logits and every layer's output (for feature matching)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     def __init__(self, period: int, channels: int, width: int) -> None:
         super().__init__()
@@ -43,14 +56,7 @@ class PeriodDiscriminator(nn.Module):
         n, c, t = x.shape
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
-        x = x.view(n, c, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return judge(self.convs, self.post, x.view(n, c, -1, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -73,13 +79,7 @@ class ScaleDiscriminator(nn.Module):
         self.post = norm(nn.Conv1d(c_in, 1, 3, padding=1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return judge(self.convs, self.post, x)
 
 
 class MultiDiscriminator(nn.Module):
