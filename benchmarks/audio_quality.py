@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_runner import run_ganx
+
 ROWS = [("inception_score", "Inception score (digits, max 10)"),
         ("inception_score_real", "Inception score of real clips"),
         ("confident", "share of clips classified with p > 0.9"),
@@ -43,18 +45,12 @@ ROWS = [("inception_score", "Inception score (digits, max 10)"),
         ("n_fake", "generated clips"), ("n_real", "real clips")]
 
 
-def ganx(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "ganx", *args], capture_output=True, text=True,
-                          env=env)
-    if done.returncode != 0:
-        sys.exit(f"ganx {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return done.stdout
 
 
 def prepare_metrics(env: dict[str, str], sets: list[str]) -> float:
     """Synthesise the spoken digits and train the digit classifier (both cached); seconds."""
     started = time.perf_counter()
-    ganx("data", "prepare", "spoken-digits", *sets, env=env)
+    run_ganx("data", "prepare", "spoken-digits", *sets, env=env)
     code = "from ganx.plugins.audio.classifier import load_classifier; load_classifier()"
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     return time.perf_counter() - started
@@ -129,18 +125,18 @@ def main() -> None:
             every = math.gcd(args.steps, *points)
             extra += ["--set", f"checkpoint_every={every}", "--set",
                       f"keep_checkpoints={args.steps // every + 1}"]
-        ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(args.seed),
-             "--device", args.device, "--precision", args.precision, "--run-dir", str(run_dir),
-             "--set", "eval_every=-1", *extra, *sets, "--no-progress", env=env)
+        run_ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(args.seed),
+                 "--device", args.device, "--precision", args.precision, "--run-dir", str(run_dir),
+                 "--set", "eval_every=-1", *extra, *sets, "--no-progress", env=env)
         train_s = time.perf_counter() - started
         started = time.perf_counter()
-        results = json.loads(ganx("evaluate", str(run_dir), "-n", str(args.n),
-                                  "--device", args.device, "--json", env=env))
+        results = json.loads(run_ganx("evaluate", str(run_dir), "-n", str(args.n),
+                                      "--device", args.device, "--json", env=env))
         eval_s = time.perf_counter() - started
         curve = [(p, train_seconds(run_dir, p, train_s, args.steps),
-                  json.loads(ganx("evaluate", str(run_dir / "checkpoints" / f"step-{p:08d}.pt"),
-                                  "-n", str(args.n), "--device", args.device, "--json",
-                                  env=env)))
+                  json.loads(run_ganx("evaluate", str(run_dir / "checkpoints" / f"step-{p:08d}.pt"),
+                                      "-n", str(args.n), "--device", args.device, "--json",
+                                      env=env)))
                  for p in points]
         config = (run_dir / "config.toml").read_text()
         classes = per_class(run_dir, args.n, env) if "conditional = true" in config else []

@@ -20,19 +20,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def ganx(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "ganx", *args], capture_output=True, text=True,
-                          env=env)
-    if done.returncode != 0:
-        sys.exit(f"ganx {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return done.stdout
+from cli_runner import run_ganx
 
 
 def main() -> None:
@@ -53,13 +45,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir or Path(tmp) / "run"
         started = time.perf_counter()
-        ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
-             "--seed", str(args.seed), "--device", args.device, "--precision", args.precision,
-             "--run-dir", str(run_dir), "--no-progress", env=env)
+        run_ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
+                 "--seed", str(args.seed), "--device", args.device, "--precision", args.precision,
+                 "--run-dir", str(run_dir), "--no-progress", env=env)
         train_s = time.perf_counter() - started
         started = time.perf_counter()
-        result = json.loads(ganx("evaluate", str(run_dir), "-n", str(args.n), "--device",
-                                 args.device, "--json", env=env))
+        result = json.loads(run_ganx("evaluate", str(run_dir), "-n", str(args.n), "--device",
+                                     args.device, "--json", env=env))
         eval_s = time.perf_counter() - started
         rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
         train_rows = [r for r in rows if r["kind"] == "train"]

@@ -18,20 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def run_cli(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "ganx", *args], capture_output=True, text=True,
-                          env=dict(os.environ))
-    if done.returncode != 0:
-        sys.exit(f"ganx {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+from cli_runner import run_ganx
 
 
 def evals(run: Path) -> list[dict]:
@@ -55,8 +47,8 @@ def main() -> None:
         root = args.run_dir or Path(tmp)
         steps = ["--steps", str(args.steps)] if args.steps else []
         started = time.perf_counter()
-        run_cli("train", "--plugin", "medical", "--device", args.device, *steps, "--run-dir",
-             str(root / "generate"), "--no-progress")
+        run_ganx("train", "--plugin", "medical", "--device", args.device, *steps, "--run-dir",
+              str(root / "generate"), "--no-progress")
         wall = time.perf_counter() - started
         rows = evals(root / "generate")
         total = rows[-1]["step"] if rows else 0

@@ -182,7 +182,8 @@ class Trainer:
         self._extra_losses_take_g = accepts(d.extra_generator_losses, "generator_net")
         if c.compile:
             self._compile()
-        fused = {"fused": True} if self.device.type == "cuda" else {}
+        # fused Adam: one kernel per tensor on CUDA, vectorised on CPUs (2x the for-loop there)
+        fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.g_lr, betas=c.betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.d_lr, betas=c.betas, **fused)
         self.pretrain_steps = min(int(call_domain(d, "pretrain_steps", self.dcfg)), c.steps)
