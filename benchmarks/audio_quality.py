@@ -31,7 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import parse_eval_at, run_ganx, snapshot_options, train_seconds
+from cli_runner import (
+    add_training_arguments,
+    eval_points,
+    run_ganx,
+    snapshot_options,
+    train_seconds,
+)
 
 ROWS = [("inception_score", "Inception score (digits, max 10)"),
         ("inception_score_real", "Inception score of real clips"),
@@ -84,23 +90,9 @@ def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=0, help="default: the domain's")
-    parser.add_argument("--n", type=int, default=500, help="generated and real clips scored")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to ganx train (repeatable)")
-    parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
-    parser.add_argument("--eval-at", default="", metavar="STEPS",
-                        help="also evaluate at these earlier steps (comma-separated)")
+    add_training_arguments(parser, steps=1000, n=500, n_help="generated and real clips scored")
     args = parser.parse_args()
-    try:
-        points = parse_eval_at(args.eval_at, args.steps)
-    except ValueError as exc:
-        parser.error(str(exc))
+    points = eval_points(parser, args)
 
     env = dict(os.environ)
     sets = [arg for pair in args.sets for arg in ("--set", pair)]

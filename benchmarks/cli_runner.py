@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -20,12 +21,30 @@ def run_ganx(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def parse_eval_at(text: str, steps: int) -> list[int]:
-    """`--eval-at 1000,2000`: the earlier steps to evaluate too, sorted; ValueError when one is
-    not between 1 and `steps` - 1."""
-    points = sorted({int(s) for s in text.split(",") if s.strip()} - {steps})
-    if any(not 0 < p < steps for p in points):
-        raise ValueError("--eval-at: steps between 1 and --steps")
+def add_training_arguments(parser: argparse.ArgumentParser, *, steps: int, n: int,
+                           n_help: str) -> None:
+    """The options a train-then-evaluate quality benchmark shares: the run (steps, batch, device,
+    precision, seed, `--set`), the evaluation (`--n`, `--eval-at`) and where results go."""
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch-size", type=int, default=0, help="default: the domain's")
+    parser.add_argument("--n", type=int, default=n, help=n_help)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to ganx train (repeatable)")
+    parser.add_argument("--eval-at", default="", metavar="STEPS",
+                        help="also evaluate at these earlier steps (comma-separated)")
+    parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
+
+
+def eval_points(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[int]:
+    """`--eval-at 1000,2000`: the earlier steps to evaluate too, sorted (a usage error when one
+    is not between 1 and `--steps` - 1)."""
+    points = sorted({int(s) for s in args.eval_at.split(",") if s.strip()} - {args.steps})
+    if any(not 0 < p < args.steps for p in points):
+        parser.error("--eval-at: steps between 1 and --steps")
     return points
 
 

@@ -29,29 +29,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import parse_eval_at, run_ganx, snapshot_options, train_seconds
+from cli_runner import (
+    add_training_arguments,
+    eval_points,
+    run_ganx,
+    snapshot_options,
+    train_seconds,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=0, help="default: the domain's (64)")
-    parser.add_argument("--n", type=int, default=10_000, help="generated and real samples")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="auto")
-    parser.add_argument("--seed", type=int, default=0)
+    add_training_arguments(parser, steps=10_000, n=10_000, n_help="generated and real samples")
     parser.add_argument("--data", default="", help="default: fashion-mnist if installed")
-    parser.add_argument("--run-dir", type=Path, help="keep the run here (default: temporary)")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to ganx train (repeatable)")
-    parser.add_argument("--eval-at", default="", metavar="STEPS",
-                        help="also evaluate at these earlier steps (comma-separated)")
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
-    try:
-        points = parse_eval_at(args.eval_at, args.steps)
-    except ValueError as exc:
-        parser.error(str(exc))
+    points = eval_points(parser, args)
 
     env = dict(os.environ)
     data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()
