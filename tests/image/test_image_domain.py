@@ -144,6 +144,36 @@ class TestResNetImageDomain(DomainContract):
                                           "augment": "color,translation,cutout"}
 
 
+class TestSpectralDCGANImageDomain(DomainContract):
+    domain = ImageDomain()
+    plugin = image_plugin
+    settings: ClassVar[dict[str, Any]] = {**TINY, "d_norm": "spectral", "conditional": True}
+
+
+def test_spectral_dcgan_discriminator_has_unit_norm_layers_and_no_batchnorm():
+    import torch
+    from torch import nn
+
+    from ganx.plugins.image.dcgan import DCGANDiscriminator
+
+    torch.manual_seed(0)
+    d = DCGANDiscriminator(1, 32, 16, num_classes=10, spectral=True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    d.train()
+    for _ in range(30):  # power iterations run in training-mode forward passes
+        d(torch.randn(4, 1, 32, 32), torch.arange(4))
+    d.eval()
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 4
+    for conv in convs:
+        sigma = float(torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2))
+        assert sigma == pytest.approx(1.0, abs=0.05)
+    # the DCGAN initialisation reached the parameter behind the normalised weight
+    assert float(convs[0].parametrizations.weight.original.detach().std()) == pytest.approx(0.02, rel=0.2)
+    plain = DCGANDiscriminator(1, 32, 16)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.modules()) == 2
+
+
 def test_diffaugment_transforms():
     import torch
 

@@ -3,8 +3,9 @@
 The generator projects the latent to 4x4 and doubles the resolution with stride-2 transposed
 convolutions (BatchNorm + ReLU), ending in tanh; the discriminator mirrors it with stride-2
 convolutions (BatchNorm after the first + LeakyReLU 0.2) and returns one logit per image.
-With `num_classes`, G concatenates a learned label embedding to z and D adds a projection term
-(Miyato & Koyama 2018) to its logit.
+With `spectral=True` the discriminator drops BatchNorm and puts spectral normalisation on every
+layer instead (SN-DCGAN, Miyato et al. 2018). With `num_classes`, G concatenates a learned label
+embedding to z and D adds a projection term (Miyato & Koyama 2018) to its logit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 
 def _levels(resolution: int) -> int:
@@ -32,6 +34,13 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+def _spectral(module: nn.Module) -> nn.Module:
+    """`module` initialised as DCGAN does, then spectrally normalised (initialising afterwards
+    would write to the computed weight, not to the parameter behind it)."""
+    dcgan_init(module)
+    return spectral_norm(module)
 
 
 class DCGANGenerator(nn.Module):
@@ -63,19 +72,24 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     def __init__(self, channels: int, resolution: int, width: int = 64,
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, spectral: bool = False) -> None:
         super().__init__()
         levels = _levels(resolution)
         widths = [width * 2 ** i for i in range(levels)]  # e.g. 64, 128, 256, 512
-        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False),
+        # spectral norm bounds each layer's Lipschitz constant; BatchNorm would undo that bound
+        norm = _spectral if spectral else (lambda module: module)
+        layers: list[nn.Module] = [norm(nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False)),
                                    nn.LeakyReLU(0.2, inplace=True)]
         for w_in, w_out in itertools.pairwise(widths):
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers.append(norm(nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False)))
+            if not spectral:
+                layers.append(nn.BatchNorm2d(w_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)  # 4x4 -> 1x1
-        self.embed = nn.Embedding(num_classes, widths[-1]) if num_classes else None
-        self.apply(dcgan_init)
+        self.head = norm(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False))  # 4x4 -> 1x1
+        self.embed = norm(nn.Embedding(num_classes, widths[-1])) if num_classes else None
+        if not spectral:
+            self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)

@@ -27,6 +27,9 @@ class ImageConfig(DomainConfig):
     """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
     arch: Literal["dcgan", "resnet"] = "dcgan"
     """dcgan (Radford et al. 2016) or resnet (SNGAN: residual blocks, spectral-norm D)."""
+    d_norm: Literal["batch", "spectral"] = "batch"
+    """Normalisation in the dcgan discriminator: batch (the DCGAN paper) or spectral (SN-DCGAN,
+    Miyato et al. 2018). The resnet discriminator is always spectral."""
     augment: str = ""
     """DiffAugment policy for small datasets: comma-separated color, translation, cutout."""
     latent_dim: int = 100
@@ -141,7 +144,8 @@ class ImageDomain(Domain):
             from .dcgan import DCGANDiscriminator
 
             d = DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
-                                   cfg.num_classes if cfg.conditional else 0)
+                                   cfg.num_classes if cfg.conditional else 0,
+                                   spectral=cfg.d_norm == "spectral")
         policy = parse_policy(cfg.augment)
         return AugmentedDiscriminator(d, policy) if policy else d
 
