@@ -7,7 +7,7 @@
 #  AUDIO_N=20 IMAGE_SETS="width=8" AUDIO_SETS="width=8" GANX_IMAGE_FEATURES=classifier
 #  OUT=/tmp/gpu-quality bash benchmarks/gpu_quality.sh)
 # 1. image (issue 3's FID target): Fashion-MNIST at 32 px, 10,000 samples per side as in Lucic et
-#    al. (2018), the default configuration and the two candidate changes, each a learning curve;
+#    al. (2018), the default configuration and three candidate changes, each a learning curve;
 # 2. audio (issue 4's recognisable digits): the conditional WaveGAN at 16 kHz for 20,000 steps.
 # Each run writes its own table, so one that fails or runs out of time loses nothing else.
 set -uo pipefail
@@ -27,7 +27,7 @@ log() { echo "== $*" | tee -a "$OUT_DIR/summary.txt"; }
 sets() { for pair in "$@"; do printf -- '--set %s ' "$pair"; done; }
 
 log "1. image quality, $IMAGE_STEPS steps, n=$N"
-for variant in "" "arch=resnet" "augment=translation,cutout"; do
+for variant in "" "d_norm=spectral" "arch=resnet" "augment=translation,cutout"; do
     name=${variant:-default}; name=${name//[=,]/-}
     # shellcheck disable=SC2046  # word splitting of the --set list is wanted
     $PY benchmarks/image_quality.py --steps "$IMAGE_STEPS" --eval-at "$EVAL_AT" --n "$N" \
