@@ -58,6 +58,13 @@ def test_conditional_without_labels_is_a_config_error(tmp_path):
     assert result.returncode == 2 and "conditional training needs labels" in result.stderr
 
 
+def test_spectral_norm_on_a_restoration_task_is_a_config_error(tmp_path):
+    result = run_ganx("train", "--plugin", "image", "--set", "task=denoise", "--set",
+                      "d_norm=spectral", "--run-dir", str(tmp_path / "run"), "--dry-run")
+    assert result.returncode == 2
+    assert "d_norm=spectral applies to task=generate only" in result.stderr
+
+
 @pytest.mark.parametrize("task", ["inpaint", "denoise", "superres"])
 class TestRestorationDomain(DomainContract):
     domain = ImageDomain()

@@ -84,6 +84,9 @@ class ImageDomain(Domain):
         restoring = cfg.task != "generate"
         if restoring and cfg.conditional:
             raise ConfigError("conditional=true applies to task=generate only")
+        if restoring and cfg.d_norm == "spectral":
+            raise ConfigError(f"d_norm=spectral applies to task=generate only; task={cfg.task}"
+                              " uses the PatchGAN discriminator with BatchNorm")
         if cfg.task == "superres" and (cfg.scale < 2 or cfg.resolution % cfg.scale):
             raise ConfigError(f"scale {cfg.scale}: use a factor of 2 or more that divides"
                               f" resolution {cfg.resolution}")
