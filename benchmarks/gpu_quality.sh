@@ -27,7 +27,7 @@ log() { echo "== $*" | tee -a "$OUT_DIR/summary.txt"; }
 sets() { for pair in "$@"; do printf -- '--set %s ' "$pair"; done; }
 
 log "1. image quality, $IMAGE_STEPS steps, n=$N"
-for variant in "" "d_norm=spectral" "arch=resnet" "augment=translation,cutout"; do
+for variant in "" "d_norm=batch" "arch=resnet" "augment=translation,cutout"; do
     name=${variant:-default}; name=${name//[=,]/-}
     # shellcheck disable=SC2046  # word splitting of the --set list is wanted
     $PY benchmarks/image_quality.py --steps "$IMAGE_STEPS" --eval-at "$EVAL_AT" --n "$N" \

@@ -27,6 +27,7 @@ from .core.config import (
     dump_toml,
     read_config_file,
     split_set_options,
+    stored_domain_config,
     to_plain,
 )
 from .core.domain import Domain
@@ -132,7 +133,7 @@ def plan_run(
     if found is not None:
         stored = found[1]["config"]
         train = apply_settings(TrainConfig(), stored["train"], f"{found[0]} [train]")
-        dcfg = apply_settings(domain.Config(), stored["domain"], f"{found[0]} [domain]")
+        dcfg = stored_domain_config(domain.Config, stored["domain"], f"{found[0]} [domain]")
     else:
         dcfg = domain.Config()
     dcfg = apply_settings(dcfg, file.get("domain", {}), f"{where} [domain]")
@@ -306,7 +307,7 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
                               f" but its config is for '{stored.get('plugin')}'")
     domain = host.domain(payload["domain"])
     train_cfg = apply_settings(TrainConfig(), stored["train"], f"{snap} [train]")
-    dcfg = apply_settings(domain.Config(), stored["domain"], f"{snap} [domain]")
+    dcfg = stored_domain_config(domain.Config, stored["domain"], f"{snap} [domain]")
     dcfg = apply_settings(dcfg, settings or {}, "--set")
     dev = resolve_device(device)
     from .core.sampling import call_domain

@@ -151,10 +151,31 @@ class TestResNetImageDomain(DomainContract):
                                           "augment": "color,translation,cutout"}
 
 
-class TestSpectralDCGANImageDomain(DomainContract):
+class TestBatchNormDCGANImageDomain(DomainContract):
     domain = ImageDomain()
     plugin = image_plugin
-    settings: ClassVar[dict[str, Any]] = {**TINY, "d_norm": "spectral", "conditional": True}
+    settings: ClassVar[dict[str, Any]] = {**TINY, "d_norm": "batch", "conditional": True}
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, "spectral"), ({"task": "denoise"}, "batch"), ({"arch": "resnet"}, "spectral"),
+    ({"d_norm": "batch"}, "batch"), ({"d_norm": "spectral"}, "spectral")])
+def test_d_norm_auto_is_resolved_into_the_run_config(settings, expected):
+    from torch import nn
+
+    domain = ImageDomain()
+    cfg = domain.resolve_config(domain.Config(**{**TINY, **settings}), "")
+    assert cfg.d_norm == expected  # config.toml records what ran, never "auto"
+    has_batchnorm = any(isinstance(m, nn.BatchNorm2d)
+                        for m in domain.build_discriminator(cfg).modules())
+    assert has_batchnorm == (expected == "batch")
+
+
+def test_batch_norm_with_the_resnet_discriminator_is_a_config_error(tmp_path):
+    result = run_ganx("train", "--plugin", "image", "--set", "arch=resnet", "--set",
+                      "d_norm=batch", "--run-dir", str(tmp_path / "run"), "--dry-run")
+    assert result.returncode == 2
+    assert "d_norm=batch applies to arch=dcgan only" in result.stderr
 
 
 def test_spectral_dcgan_discriminator_has_unit_norm_layers_and_no_batchnorm():
@@ -223,3 +244,22 @@ def test_resnet_gets_sngan_engine_defaults_and_flags_still_win(tmp_path):
     assert plan.train.loss == "nonsaturating" and tuple(plan.train.betas) == (0.0, 0.9)
     plan = plan_run("image", options={"run_dir": str(tmp_path)})
     assert plan.train.loss == "nonsaturating" and tuple(plan.train.betas) == (0.5, 0.999)
+
+
+def test_a_snapshot_from_before_d_norm_resumes_with_its_batchnorm_discriminator(tmp_path):
+    from ganx.core.checkpoint import list_snapshots, load_checkpoint, save_atomic
+
+    run, home = tmp_path / "run", {"GANX_HOME": str(tmp_path / "home")}
+    common = ["--plugin", "image", "--batch-size", "8", "--device", "cpu", "--run-dir", str(run),
+              "--no-progress"]
+    tiny = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+    result = run_ganx("train", *common, *tiny, "--steps", "2", "--set", "d_norm=batch", env=home)
+    assert result.returncode == 0, result.stderr
+    _, snapshot = list_snapshots(run / "checkpoints")[0]  # the newest
+    payload = load_checkpoint(snapshot)
+    del payload["config"]["domain"]["d_norm"]  # as written before the field existed
+    save_atomic(payload, snapshot)
+    (run / "config.toml").unlink()
+    result = run_ganx("train", *common, "--resume", "--steps", "4", env=home)
+    assert result.returncode == 0, result.stderr
+    assert load_checkpoint(list_snapshots(run / "checkpoints")[0][1])["step"] == 4

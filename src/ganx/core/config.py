@@ -27,6 +27,11 @@ class DomainConfig:
     """Base class of every domain's `Config`. Subclass it as a dataclass and add fields with
     defaults; each field is settable from a config file's `[domain]` table and `--set key=value`."""
 
+    legacy_defaults: typing.ClassVar[dict[str, Any]] = {}
+    """What a snapshot's stored config means by leaving a field out: for a field added, or whose
+    default changed, after snapshots were written, the value those runs trained with. Without it
+    an older snapshot would be rebuilt with today's default and no longer fit its weights."""
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -103,6 +108,13 @@ class TrainConfig:
     """Consecutive roll-backs after non-finite losses before the run stops."""
     lr_backoff: float = 0.5
     """Learning-rate factor applied at each roll-back."""
+
+
+def stored_domain_config(config_cls: type[DomainConfig], stored: Mapping[str, Any],
+                         where: str) -> DomainConfig:
+    """The domain config a snapshot recorded, with `legacy_defaults` for the fields it lacks."""
+    legacy = {k: v for k, v in config_cls.legacy_defaults.items() if k not in stored}
+    return apply_settings(config_cls(), {**legacy, **stored}, where)
 
 
 def config_fields(cls: type) -> dict[str, Any]:

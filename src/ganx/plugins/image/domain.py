@@ -15,6 +15,9 @@ from ganx.core.errors import ConfigError
 
 @dataclass
 class ImageConfig(DomainConfig):
+    # snapshots from before d_norm existed trained the DCGAN discriminator with BatchNorm
+    legacy_defaults: ClassVar[dict[str, Any]] = {"d_norm": "batch"}
+
     resolution: int = 32
     """Square image size in pixels: 16, 32, 64 or 128. Images are centre-cropped and resized."""
     channels: int = 0
@@ -27,9 +30,11 @@ class ImageConfig(DomainConfig):
     """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
     arch: Literal["dcgan", "resnet"] = "dcgan"
     """dcgan (Radford et al. 2016) or resnet (SNGAN: residual blocks, spectral-norm D)."""
-    d_norm: Literal["batch", "spectral"] = "batch"
-    """Normalisation in the dcgan discriminator: batch (the DCGAN paper) or spectral (SN-DCGAN,
-    Miyato et al. 2018). The resnet discriminator is always spectral."""
+    d_norm: Literal["auto", "batch", "spectral"] = "auto"
+    """Normalisation in the discriminator: batch (the DCGAN paper) or spectral (SN-DCGAN,
+    Miyato et al. 2018). auto: spectral to generate (lower FID than batch at 10k and 20k steps,
+    benchmarks/results/image-quality-cpu.md), batch in the restoration tasks' PatchGAN. The resnet
+    discriminator is always spectral."""
     augment: str = ""
     """DiffAugment policy for small datasets: comma-separated color, translation, cutout."""
     latent_dim: int = 100
@@ -46,6 +51,13 @@ class ImageConfig(DomainConfig):
     """denoise: standard deviation of the added Gaussian noise, in [-1, 1] units."""
     scale: int = 4
     """superres: downsampling factor of the input."""
+
+
+def discriminator_norm(cfg: ImageConfig) -> str:
+    """`d_norm` with auto resolved: spectral to generate, batch (PatchGAN) to restore."""
+    if cfg.d_norm != "auto":
+        return cfg.d_norm
+    return "spectral" if cfg.task == "generate" else "batch"
 
 
 class ImageDomain(Domain):
@@ -70,7 +82,7 @@ class ImageDomain(Domain):
         if cfg.resolution not in (16, 32, 64, 128):
             raise ConfigError(f"resolution {cfg.resolution}: use 16, 32, 64 or 128")
         channels, classes = sources.peek(data)
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {"d_norm": discriminator_norm(cfg)}
         if cfg.channels == 0:
             changes["channels"] = channels
         elif cfg.channels not in (1, 3):
@@ -87,6 +99,9 @@ class ImageDomain(Domain):
         if restoring and cfg.d_norm == "spectral":
             raise ConfigError(f"d_norm=spectral applies to task=generate only; task={cfg.task}"
                               " uses the PatchGAN discriminator with BatchNorm")
+        if cfg.arch == "resnet" and not restoring and cfg.d_norm == "batch":
+            raise ConfigError("d_norm=batch applies to arch=dcgan only; the resnet discriminator"
+                              " is always spectral (use d_norm=auto or spectral)")
         if cfg.task == "superres" and (cfg.scale < 2 or cfg.resolution % cfg.scale):
             raise ConfigError(f"scale {cfg.scale}: use a factor of 2 or more that divides"
                               f" resolution {cfg.resolution}")
@@ -148,7 +163,7 @@ class ImageDomain(Domain):
 
             d = DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
                                    cfg.num_classes if cfg.conditional else 0,
-                                   spectral=cfg.d_norm == "spectral")
+                                   spectral=discriminator_norm(cfg) == "spectral")
         policy = parse_policy(cfg.augment)
         return AugmentedDiscriminator(d, policy) if policy else d
 
