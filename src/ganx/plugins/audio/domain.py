@@ -40,9 +40,14 @@ class AudioConfig(DomainConfig):
     """Number of classes; 0 takes it from the data when conditional."""
     label: int = -1
     """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
-    discriminator: Literal["auto", "wavegan", "hifigan"] = "auto"
+    generator: Literal["wavegan", "ddsp"] = "wavegan"
+    """generate: wavegan makes the waveform sample by sample (transposed convolutions); ddsp
+    makes frame-rate controls (pitch, loudness, spectral envelope, noise) for a harmonic-plus-
+    noise synthesiser (mono only)."""
+    discriminator: Literal["auto", "wavegan", "hifigan", "mel"] = "auto"
     """wavegan: WaveGAN's discriminator with phase shuffle. hifigan: multi-period + multi-scale
-    discriminators with feature matching. auto: wavegan to generate, hifigan to restore."""
+    discriminators with feature matching. mel: a 2-D CNN on log-mel spectrograms. auto: wavegan
+    to generate (mel with the ddsp generator), hifigan to restore."""
     latent_dim: int = 100
     width: int = 8
     """Model size: WaveGAN's d (the paper uses 64), the base channels of the restoration
@@ -112,7 +117,18 @@ class AudioDomain(Domain):
         channels = cfg.channels or peeked
         changes["channels"] = channels
         if cfg.discriminator == "auto":
-            changes["discriminator"] = "wavegan" if cfg.task == "generate" else "hifigan"
+            changes["discriminator"] = ("hifigan" if cfg.task != "generate" else
+                                        "mel" if cfg.generator == "ddsp" else "wavegan")
+        if cfg.generator == "ddsp" and cfg.task == "generate":
+            from .ddsp import check_segment
+
+            if channels != 1:
+                raise ConfigError(f"channels {channels}: the ddsp generator makes mono audio"
+                                  " (channels=1)")
+            try:
+                check_segment(cfg.segment)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
         if cfg.conditional:
             discriminator = changes.get("discriminator", cfg.discriminator)
             changes.update(self._resolve_classes(cfg, data, discriminator))
@@ -145,9 +161,9 @@ class AudioDomain(Domain):
     def _resolve_classes(self, cfg: AudioConfig, data: str, discriminator: str) -> dict[str, Any]:
         from . import sources
 
-        if cfg.task != "generate" or discriminator != "wavegan":
-            raise ConfigError("conditional=true applies to task=generate with the wavegan"
-                              " discriminator")
+        if cfg.task != "generate" or discriminator not in ("wavegan", "mel"):
+            raise ConfigError("conditional=true applies to task=generate with the wavegan or"
+                              " mel discriminator")
         if cfg.num_classes:
             return {}
         classes = sources.peek_classes(data)
@@ -210,10 +226,16 @@ class AudioDomain(Domain):
             from .hifigan import MelVocoder
 
             return MelVocoder(cfg.n_mels, cfg.channels, cfg.hop, cfg.width)
+        classes = cfg.num_classes if self._conditional(cfg) else 0
+        if cfg.generator == "ddsp":
+            from .ddsp import DDSPGenerator
+
+            return DDSPGenerator(cfg.latent_dim, cfg.segment, cfg.sample_rate, cfg.width,
+                                 classes)
         from .wavegan import WaveGANGenerator
 
         return WaveGANGenerator(cfg.latent_dim, cfg.channels, cfg.segment, cfg.width,
-                                cfg.num_classes if self._conditional(cfg) else 0)
+                                classes)
 
     def build_discriminator(self, cfg: AudioConfig):
         cfg = self._resolved(cfg)
@@ -222,10 +244,15 @@ class AudioDomain(Domain):
             from .hifigan import MultiDiscriminator
 
             return MultiDiscriminator(cfg.channels, width)
+        classes = cfg.num_classes if self._conditional(cfg) else 0
+        if cfg.discriminator == "mel":
+            from .mel_discriminator import MelDiscriminator
+
+            return MelDiscriminator(cfg.channels, cfg.segment, cfg.sample_rate, width, classes)
         from .wavegan import WaveGANDiscriminator
 
         return WaveGANDiscriminator(cfg.channels, cfg.segment, width, cfg.phase_shuffle,
-                                    cfg.num_classes if self._conditional(cfg) else 0)
+                                    classes)
 
     @staticmethod
     def _conditional(cfg: AudioConfig) -> bool:
