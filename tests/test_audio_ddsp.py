@@ -14,9 +14,9 @@ from ganx.core.config import apply_settings
 from ganx.core.errors import ConfigError
 from ganx.plugins import audio as audio_plugin
 from ganx.plugins.audio.ddsp import (
-    HOP,
     DDSPGenerator,
     SourceFilterSynth,
+    frame_hop,
     pulse_train,
 )
 from ganx.plugins.audio.domain import AudioConfig, AudioDomain
@@ -62,7 +62,7 @@ def spectrum(wave: torch.Tensor) -> torch.Tensor:
 
 
 def synthesise(f0_hz: float, envelope: torch.Tensor, noise: float = 0.0) -> torch.Tensor:
-    frames = SEGMENT // HOP
+    frames = SEGMENT // frame_hop(RATE)
     synth = SourceFilterSynth(RATE, SEGMENT)
     torch.manual_seed(0)
     wave = synth(torch.full((1, 1, frames), f0_hz), torch.full((1, 1, frames), 0.05),
@@ -132,8 +132,11 @@ def test_ddsp_settings_are_checked():
     assert resolve().discriminator == "mel"
     assert resolve(discriminator="wavegan").discriminator == "wavegan"
     assert resolve(generator="wavegan").discriminator == "wavegan"
-    with pytest.raises(ConfigError, match="segment 3072: the ddsp generator needs 1024"):
+    with pytest.raises(ConfigError, match="segment 3072: the ddsp generator at 8000 Hz needs 512"):
         resolve(segment=3072)
     with pytest.raises(ConfigError, match="channels 2: the ddsp generator makes mono"):
         resolve(channels=2)
     assert math.isclose(resolve(conditional=True).num_classes, 10)
+    assert [frame_hop(rate) for rate in (8000, 16000, 22050, 44100)] == [64, 128, 128, 256]
+    with pytest.raises(ConfigError, match="at 16000 Hz needs 1024 times a power of two"):
+        resolve(sample_rate=16000, segment=3072)

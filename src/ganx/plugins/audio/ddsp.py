@@ -3,7 +3,7 @@
 
 Voiced speech is a periodic source (the glottal pulses, pitch f0) shaped by a slowly changing
 filter (the vocal tract's formants), plus noise for fricatives. A waveform generator has to learn
-all of that sample by sample; this one only learns the controls, one frame every `hop` samples:
+all of that sample by sample; this one only learns the controls, one frame every 8 ms or so:
 
 - f0 between F0_MIN and F0_MAX Hz (log scale) and a voicing amplitude;
 - a spectral envelope for the voiced part: magnitudes at `bands` frequencies spread evenly from
@@ -27,8 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 F0_MIN, F0_MAX = 50.0, 500.0
-HOP = 128
-N_FFT = 4 * HOP
+FRAME_SECONDS = 0.008
 START_FRAMES = 8
 
 
@@ -37,12 +36,20 @@ def exp_sigmoid(x: torch.Tensor, top: float = 2.0) -> torch.Tensor:
     return top * torch.sigmoid(x) ** math.log(10.0) + 1e-7
 
 
-def check_segment(segment: int) -> None:
-    frames = segment // HOP
-    if segment % HOP or frames < START_FRAMES or frames % START_FRAMES or (
+def frame_hop(sample_rate: int) -> int:
+    """Samples per control frame: the power of two nearest FRAME_SECONDS (128 at 16 kHz, 64 at
+    8 kHz), so a frame lasts about as long whatever the rate."""
+    return 2 ** max(2, round(math.log2(sample_rate * FRAME_SECONDS)))
+
+
+def check_segment(segment: int, sample_rate: int) -> None:
+    hop = frame_hop(sample_rate)
+    frames = segment // hop
+    if segment % hop or frames < START_FRAMES or frames % START_FRAMES or (
             frames // START_FRAMES) & (frames // START_FRAMES - 1):
-        raise ValueError(f"segment {segment}: the ddsp generator needs {HOP * START_FRAMES}"
-                         " times a power of two (e.g. 8192 or 16384)")
+        raise ValueError(f"segment {segment}: the ddsp generator at {sample_rate} Hz needs"
+                         f" {hop * START_FRAMES} times a power of two (e.g."
+                         f" {hop * START_FRAMES * 16})")
 
 
 def pulse_train(phase: torch.Tensor, harmonics: torch.Tensor) -> torch.Tensor:
@@ -73,7 +80,9 @@ class SourceFilterSynth(nn.Module):
     def __init__(self, sample_rate: int, segment: int) -> None:
         super().__init__()
         self.sample_rate, self.segment = sample_rate, segment
-        self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+        self.hop = frame_hop(sample_rate)
+        self.n_fft = 4 * self.hop
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
     def forward(self, f0: torch.Tensor, voicing: torch.Tensor, envelope: torch.Tensor,
                 noise_envelope: torch.Tensor, randomness: torch.Tensor) -> torch.Tensor:
@@ -94,11 +103,12 @@ class SourceFilterSynth(nn.Module):
         gains = [F.interpolate(e[:, None], size=bins_frames, mode="bilinear",
                                align_corners=True)[:, 0] for e in (envelope, noise_envelope)]
         shaped = spectra[:, 0] * gains[0] + spectra[:, 1] * gains[1]
-        wave = torch.istft(shaped, N_FFT, HOP, window=self.window, length=self.segment)
+        wave = torch.istft(shaped, self.n_fft, self.hop, window=self.window,
+                           length=self.segment)
         return torch.tanh(wave)[:, None]  # near the identity at speech levels; bounds peaks
 
     def stft(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(x, N_FFT, HOP, window=self.window, return_complex=True)
+        return torch.stft(x, self.n_fft, self.hop, window=self.window, return_complex=True)
 
 
 class DDSPGenerator(nn.Module):
@@ -107,8 +117,8 @@ class DDSPGenerator(nn.Module):
     def __init__(self, latent_dim: int, segment: int, sample_rate: int, width: int,
                  num_classes: int = 0, bands: int = 65) -> None:
         super().__init__()
-        check_segment(segment)
-        frames = segment // HOP
+        check_segment(segment, sample_rate)
+        frames = segment // frame_hop(sample_rate)
         hidden = 16 * width
         self.hidden, self.bands = hidden, bands
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None

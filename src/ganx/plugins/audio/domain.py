@@ -126,7 +126,7 @@ class AudioDomain(Domain):
                 raise ConfigError(f"channels {channels}: the ddsp generator makes mono audio"
                                   " (channels=1)")
             try:
-                check_segment(cfg.segment)
+                check_segment(cfg.segment, cfg.sample_rate)
             except ValueError as error:
                 raise ConfigError(str(error)) from None
         if cfg.conditional:
