@@ -135,7 +135,7 @@ def test_conditional_settings_are_checked(tmp_path):
     assert config(conditional=True).num_classes == 10  # the spoken digits
     with pytest.raises(ConfigError, match="task=generate"):
         config(conditional=True, task="denoise")
-    with pytest.raises(ConfigError, match="wavegan discriminator"):
+    with pytest.raises(ConfigError, match="wavegan or mel discriminator"):
         config(conditional=True, discriminator="hifigan")
     flat = tmp_path / "flat"
     flat.mkdir()
