@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .wavegan import required_labels
+
 F0_MIN, F0_MAX = 50.0, 500.0
 FRAME_SECONDS = 0.008
 START_FRAMES = 8
@@ -135,9 +137,7 @@ class DDSPGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
-            if labels is None:
-                raise ValueError("this generator is class-conditional: pass labels")
-            z = torch.cat([z, self.embed(labels)], dim=1)
+            z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
         h = F.leaky_relu(self.project(z), 0.2).view(len(z), self.hidden, START_FRAMES)
         c = self.controls(self.body(h)).float()
         f0 = F0_MIN * (F0_MAX / F0_MIN) ** torch.sigmoid(c[:, :1])

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .spectral import LogMel
+from .wavegan import required_labels
 
 N_MELS = 64
 STAGES = 4
@@ -50,7 +51,6 @@ class MelDiscriminator(nn.Module):
         h = self.body(spec.to(x.dtype))
         logits = self.head(h.flatten(1)).squeeze(1)
         if self.embed is not None:
-            if labels is None:
-                raise ValueError("this discriminator is class-conditional: pass labels")
-            logits = logits + (self.embed(labels) * h.sum((2, 3))).sum(1)
+            y = self.embed(required_labels(labels, "discriminator"))
+            logits = logits + (y * h.sum((2, 3))).sum(1)
         return logits

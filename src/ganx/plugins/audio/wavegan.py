@@ -49,7 +49,7 @@ class PhaseShuffle(nn.Module):
         return padded.gather(2, index.expand(-1, x.shape[1], -1))
 
 
-def _required(labels: torch.Tensor | None, who: str) -> torch.Tensor:
+def required_labels(labels: torch.Tensor | None, who: str) -> torch.Tensor:
     if labels is None:
         raise ValueError(f"this {who} is class-conditional: pass labels")
     return labels
@@ -77,7 +77,7 @@ class WaveGANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
-            z = torch.cat([z, self.embed(_required(labels, "generator"))], dim=1)
+            z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
         x = F.relu(self.project(z)).view(len(z), 16 * self.width, self.start)
         return self.body(x)
 
@@ -104,6 +104,6 @@ class WaveGANDiscriminator(nn.Module):
         h = self.body(x)
         logits = self.head(h.flatten(1)).squeeze(1)
         if self.embed is not None:
-            y = self.embed(_required(labels, "discriminator"))
+            y = self.embed(required_labels(labels, "discriminator"))
             logits = logits + (y * h.sum(-1)).sum(1)
         return logits
