@@ -20,7 +20,7 @@ from ganx.testing import DomainContract
 from .conftest import run_ganx
 
 TINY: dict[str, Any] = {"digits_clips": 20, "sample_rate": 8000, "segment": 4096, "width": 2,
-                        "latent_dim": 8}
+                        "latent_dim": 8, "generator": "wavegan", "conditional": False}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_conditional_settings_are_checked(tmp_path):
     assert config(conditional=True).num_classes == 10  # the spoken digits
     with pytest.raises(ConfigError, match="task=generate"):
         config(conditional=True, task="denoise")
-    with pytest.raises(ConfigError, match="wavegan or mel discriminator"):
+    with pytest.raises(ConfigError, match="wavegan, specgan or mel discriminator"):
         config(conditional=True, discriminator="hifigan")
     flat = tmp_path / "flat"
     flat.mkdir()

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .domain import DiscriminatorOutput
+from .errors import ConfigError
 
 
 class AdversarialLoss(Protocol):
@@ -127,6 +128,10 @@ def gradient_penalty(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """WGAN-GP: (||grad D(x_hat)|| - 1)^2 at random interpolates (Gulrajani et al. 2017)."""
+    if real.shape != fake.shape:
+        raise ConfigError(f"gp_weight: WGAN-GP mixes real and generated samples, but this"
+                          f" generator's {tuple(fake.shape[1:])} differ in shape from the data's"
+                          f" {tuple(real.shape[1:])}; use r1_gamma instead")
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     alpha = torch.rand(shape, device=real.device, generator=generator)
     mixed = torch.lerp(real.detach().float(), fake.detach().float(), alpha).requires_grad_(True)

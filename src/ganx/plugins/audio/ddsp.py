@@ -26,22 +26,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .spectral import frame_hop
 from .wavegan import required_labels
 
 F0_MIN, F0_MAX = 50.0, 500.0
-FRAME_SECONDS = 0.008
 START_FRAMES = 8
 
 
 def exp_sigmoid(x: torch.Tensor, top: float = 2.0) -> torch.Tensor:
     """DDSP's positive activation: `top` * sigmoid(x) ** ln(10), with a floor of 1e-7."""
     return top * torch.sigmoid(x) ** math.log(10.0) + 1e-7
-
-
-def frame_hop(sample_rate: int) -> int:
-    """Samples per control frame: the power of two nearest FRAME_SECONDS (128 at 16 kHz, 64 at
-    8 kHz), so a frame lasts about as long whatever the rate."""
-    return 2 ** max(2, round(math.log2(sample_rate * FRAME_SECONDS)))
 
 
 def check_segment(segment: int, sample_rate: int) -> None:

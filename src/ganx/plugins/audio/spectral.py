@@ -9,6 +9,7 @@ natural log clamped at 1e-5.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import torch
@@ -16,6 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 LOG_FLOOR = 1e-5
+FRAME_SECONDS = 0.008
+"""Frame length of the generators that work frame by frame (ddsp, specgan)."""
 STFT_RESOLUTIONS = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
 """(n_fft, hop, window) of the multi-resolution STFT loss (Yamamoto et al. 2020)."""
 
@@ -51,6 +54,12 @@ class LogMel(nn.Module):
 def log_mel(sample_rate: int, n_fft: int, hop: int, n_mels: int, device: str) -> LogMel:
     """A shared LogMel on `device` (its buffers are constants)."""
     return LogMel(sample_rate, n_fft, hop, n_mels).to(device)
+
+
+def frame_hop(sample_rate: int) -> int:
+    """Samples per frame: the power of two nearest FRAME_SECONDS (128 at 16 kHz, 64 at
+    8 kHz), so a frame lasts about as long whatever the rate."""
+    return 2 ** max(2, round(math.log2(sample_rate * FRAME_SECONDS)))
 
 
 def _magnitude(x: torch.Tensor, n_fft: int, hop: int, win: int) -> torch.Tensor:
