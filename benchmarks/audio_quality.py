@@ -1,4 +1,4 @@
-"""Audio quality benchmark: WaveGAN on the synthesised spoken digits with a fixed step budget.
+"""Audio quality benchmark: the audio domain's generator on the spoken digits, fixed step budget.
 
 Trains `ganx train --plugin audio` (the domain's default configuration unless --set says
 otherwise, one seed) for `--steps` steps on the spoken digits, evaluates the EMA generator with
@@ -8,13 +8,14 @@ The spoken digits and the classifier are prepared first and timed apart from tra
 
 With `--eval-at 1000,2000,...` one run is also evaluated at those earlier steps (from the
 snapshots it keeps), so a learning curve costs one training run; each row's wall time is the
-training time up to that step. For a conditional run (`--set conditional=true`) it also prints, for
-each requested class, the classifier's verdicts on that class's clips.
+training time up to that step. For a conditional run (the default on the spoken digits) it also
+prints, for each requested class, the classifier's verdicts on that class's clips.
 
 Nobody listens to the clips here: the classifier's view is the measurement. Listen to
-`RUN/samples/step-*/NN.wav` (or `ganx sample RUN -n 16`) to judge them by ear.
+`RUN/samples/step-*/NN*.wav` (or `ganx sample RUN -n 16`) to judge them by ear.
 
-    python benchmarks/audio_quality.py                        # CPU budget: about 10 minutes
+    python benchmarks/audio_quality.py        # the defaults (SpecGAN, 16 kHz): about 25 minutes
+    python benchmarks/audio_quality.py --set sample_rate=8000 --set segment=8192   # about 12
     python benchmarks/audio_quality.py --steps 20000 --device cuda --set width=64 \\
         --set sample_rate=16000 --set segment=16384 --batch-size 64
 """
@@ -90,7 +91,7 @@ def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_training_arguments(parser, steps=1000, n=500, n_help="generated and real clips scored")
+    add_training_arguments(parser, steps=1500, n=500, n_help="generated and real clips scored")
     args = parser.parse_args()
     points = eval_points(parser, args)
 
@@ -127,7 +128,7 @@ def main() -> None:
     lines = [
         f"audio quality: spoken digits, {args.steps} steps, batch {setting('batch_size')},"
         f" {setting('sample_rate')} Hz x {setting('segment')} samples, width {setting('width')},"
-        f" discriminator {setting('discriminator')}, loss {setting('loss')}, seed {args.seed},"
+        f" generator {setting('generator')}, discriminator {setting('discriminator')}, loss {setting('loss')}, seed {args.seed},"
         f" device {args.device}, {platform.machine()}, {os.cpu_count()} CPUs",
         "",
         "| metric | value |",

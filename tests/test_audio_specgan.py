@@ -130,3 +130,11 @@ def test_wgan_gp_says_why_it_cannot_mix_spectrograms_with_clips():
     with pytest.raises(ConfigError, match=r"gp_weight: .* \(1, 128, 128\) differ in shape from"
                                           r" the data's \(1, 8192\); use r1_gamma"):
         gradient_penalty(d, tone(200.0), torch.zeros(1, 1, 128, 128), ())
+
+
+def test_snapshots_from_before_the_generator_setting_load_as_wavegan():
+    from ganx.core.config import stored_domain_config
+
+    old = stored_domain_config(AudioConfig, {"sample_rate": 8000, "segment": 4096}, "old.pt")
+    assert old.generator == "wavegan"
+    assert AudioConfig().generator == "specgan"
