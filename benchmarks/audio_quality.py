@@ -128,7 +128,8 @@ def main() -> None:
     lines = [
         f"audio quality: spoken digits, {args.steps} steps, batch {setting('batch_size')},"
         f" {setting('sample_rate')} Hz x {setting('segment')} samples, width {setting('width')},"
-        f" generator {setting('generator')}, discriminator {setting('discriminator')}, loss {setting('loss')}, seed {args.seed},"
+        f" generator {setting('generator')}, discriminator {setting('discriminator')},"
+        f" loss {setting('loss')}, seed {args.seed},"
         f" device {args.device}, {platform.machine()}, {os.cpu_count()} CPUs",
         "",
         "| metric | value |",

@@ -8,7 +8,7 @@
 #  OUT=/tmp/gpu-quality bash benchmarks/gpu_quality.sh)
 # 1. image (issue 3's FID target): Fashion-MNIST at 32 px, 10,000 samples per side as in Lucic et
 #    al. (2018), the default configuration and three candidate changes, each a learning curve;
-# 2. audio (issue 4's recognisable digits): the conditional WaveGAN at 16 kHz for 20,000 steps.
+# 2. audio (issue 4's recognisable digits): conditional WaveGAN and SpecGAN at 16 kHz, 20,000 steps.
 # Each run writes its own table, so one that fails or runs out of time loses nothing else.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +36,13 @@ for variant in "" "d_norm=batch" "arch=resnet" "augment=translation,cutout"; do
     cat "$OUT_DIR/image-$name.md" >> "$OUT_DIR/summary.txt" 2>/dev/null
 done
 
-log "2. audio quality, conditional WaveGAN, $AUDIO_STEPS steps"
-# shellcheck disable=SC2046
-$PY benchmarks/audio_quality.py --steps "$AUDIO_STEPS" --n "$AUDIO_N" --device "$DEVICE" \
-    --batch-size 64 $(sets conditional=true sample_rate=16000 segment=16384 $AUDIO_SETS) \
-    --out "$OUT_DIR/audio-conditional.md" > /dev/null 2>> "$OUT_DIR/errors.txt"
-cat "$OUT_DIR/audio-conditional.md" >> "$OUT_DIR/summary.txt" 2>/dev/null
+for generator in wavegan specgan; do
+    log "2. audio quality, conditional $generator, $AUDIO_STEPS steps"
+    # shellcheck disable=SC2046
+    $PY benchmarks/audio_quality.py --steps "$AUDIO_STEPS" --n "$AUDIO_N" --device "$DEVICE" \
+        --batch-size 64 $(sets generator=$generator conditional=true sample_rate=16000 \
+        segment=16384 $AUDIO_SETS) \
+        --out "$OUT_DIR/audio-$generator.md" > /dev/null 2>> "$OUT_DIR/errors.txt"
+    cat "$OUT_DIR/audio-$generator.md" >> "$OUT_DIR/summary.txt" 2>/dev/null
+done
 log "done: $OUT_DIR"
