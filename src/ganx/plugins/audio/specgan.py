@@ -98,7 +98,6 @@ class SpecGANGenerator(nn.Module):
         check_segment(segment, sample_rate)
         _, _, bins, frames = geometry(segment, sample_rate)
         self.start = (bins >> STAGES, frames >> STAGES)
-        self.segment, self.sample_rate = segment, sample_rate
         widths = [16 * width, 8 * width, 4 * width, 2 * width, width, width]
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         in_dim = latent_dim * (2 if num_classes else 1)
