@@ -61,3 +61,11 @@ def host_with():
 SMALL = {"steps": 20, "batch_size": 16, "device": "cpu", "precision": "fp32", "log_every": 5,
          "sample_every": 10, "checkpoint_every": 10, "n_samples": 8, "eval_every": -1}
 TOY_SMALL = {"n_points": 512, "hidden": 16, "depth": 2}
+
+
+@pytest.fixture(autouse=True)
+def _plain_cpu(monkeypatch):
+    """Every test, and every ganx subprocess it starts, sees a CPU without native bf16 unless
+    it says otherwise: `precision=auto` must not make results depend on the test machine's CPU
+    (a machine with avx512_bf16 picks bf16)."""
+    monkeypatch.setenv("GANX_CPU_BF16", "0")

@@ -63,6 +63,32 @@ def test_dry_run_prints_the_resolved_config(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+def test_dry_run_reports_every_invalid_value_and_writes_nothing(tmp_path):
+    result = run_ganx("train", "--plugin", "image", "--steps", "0", "--dry-run",
+                      "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert "steps must be at least 1, got 0" in one_line_error(result, 2)
+    result = run_ganx("train", "--plugin", "toy", "--steps", "0", "--set", "g_lr=-1",
+                      "--set", "betas=0.5,1.5", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    line = one_line_error(result, 2)
+    assert "3 invalid values" in line and "steps" in line and "g_lr" in line and "betas" in line
+    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
+
+
+def test_paths_are_recorded_absolute(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "points").mkdir()
+    Image.new("L", (8, 8)).save(tmp_path / "points" / "a.png")
+    result = run_ganx("train", "--plugin", "image", "--data", "points", "--run-dir", "here",
+                      "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f'run_dir = "{tmp_path / "here"}"' in result.stdout
+    assert f'data = "{tmp_path / "points"}"' in result.stdout
+    result = run_ganx("train", "--plugin", "image", "--data", "fashion-mnist-mini", "--dry-run",
+                      cwd=tmp_path)
+    assert 'data = "fashion-mnist-mini"' in result.stdout  # a dataset name stays a name
+
+
 def test_train_sample_evaluate_through_the_cli(tmp_path):
     run = tmp_path / "run"
     result = run_ganx("train", *SMALL_ARGS, "--steps", "20", "--run-dir", str(run), cwd=tmp_path)

@@ -46,6 +46,19 @@ def test_small_tensor_data_stays_on_the_device_and_large_streams():
     assert isinstance(make_source(big, 10, CPU, 0, 0, device_limit_mb=1), StreamingSource)
 
 
-def test_batch_larger_than_the_dataset_is_a_clear_error():
-    with pytest.raises(ConfigError, match="batch_size 64 is larger than the dataset"):
-        make_source(torch.zeros(10, 2), 64, CPU, 0, 0, 100)
+@pytest.mark.parametrize("limit_mb", [100, 0], ids=["device", "streaming"])
+def test_a_batch_larger_than_the_dataset_repeats_samples(caplog, limit_mb):
+    items = torch.arange(25)
+    with caplog.at_level("WARNING", logger="ganx"):
+        source = make_source(items, 64, CPU, 0, 0, limit_mb)
+    assert "batch_size 64 is larger than the dataset (25 samples)" in caplog.text
+    assert "each sample 2 or 3 times" in caplog.text
+    for _ in range(4):
+        (batch,) = source.next()
+        counts = torch.bincount(batch, minlength=25)
+        assert len(batch) == 64 and set(counts.tolist()) <= {2, 3}
+    state = source.state_dict()
+    rest = [source.next()[0].tolist() for _ in range(3)]
+    again = make_source(items, 64, CPU, 0, 0, limit_mb)
+    again.load_state_dict(state)
+    assert [again.next()[0].tolist() for _ in range(3)] == rest

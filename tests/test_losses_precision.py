@@ -75,9 +75,12 @@ def test_penalty_runs_in_fp32_under_a_bf16_policy():
             assert d(torch.randn(2, 4)).dtype == torch.float32
 
 
-def test_precision_policy_choices():
+def test_precision_policy_choices(monkeypatch):
     cpu = torch.device("cpu")
+    monkeypatch.setenv("GANX_CPU_BF16", "0")
     assert PrecisionPolicy.create(cpu, "auto").name == "fp32"
+    monkeypatch.setenv("GANX_CPU_BF16", "1")  # a CPU with avx512_bf16 or AMX
+    assert PrecisionPolicy.create(cpu, "auto").name == "bf16"
     with pytest.raises(ConfigError, match="fp16 is not supported on CPU"):
         PrecisionPolicy.create(cpu, "fp16")
     policy = PrecisionPolicy.create(cpu, "fp32")
@@ -100,6 +103,14 @@ def test_auto_precision_on_cpu_follows_native_bf16(monkeypatch):
     assert precision.auto_precision(torch.device("cpu"))[0] == "bf16"
     monkeypatch.setattr(precision, "_cpu_has_native_bf16", lambda: False)
     assert precision.auto_precision(torch.device("cpu"))[0] == "fp32"
+
+
+@pytest.mark.parametrize(("value", "native"), [("1", True), ("0", False)])
+def test_cpu_bf16_probe_can_be_forced(monkeypatch, value, native):
+    from ganx.core import precision
+
+    monkeypatch.setenv("GANX_CPU_BF16", value)
+    assert precision._cpu_has_native_bf16() is native
 
 
 @pytest.mark.parametrize(("settings", "expected"), [

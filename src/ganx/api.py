@@ -32,6 +32,7 @@ from .core.config import (
 )
 from .core.domain import Domain
 from .core.errors import ConfigError
+from .core.validate import check_train_config
 from .plugins.host import PluginHost, get_host
 
 if TYPE_CHECKING:
@@ -144,10 +145,23 @@ def plan_run(
     train = apply_settings(train, file.get("train", {}), f"{where} [train]")
     train = apply_settings(train, train_set, "--set")
     train = apply_settings(train, options, "option")
-    train = dataclasses.replace(train, run_dir=str(run_dir))
+    check_train_config(train)
+    run_dir = run_dir.absolute()  # evaluate and --resume work from any folder
+    train = dataclasses.replace(train, run_dir=str(run_dir),
+                                data=absolute_data_path(train.data, domain))
     if found is None:
         dcfg = domain.resolve_config(dcfg, train.data)
     return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
+
+
+def absolute_data_path(data: str, domain: Domain) -> str:
+    """`--data` as recorded in the run: an existing relative path made absolute (so the run can
+    be evaluated and resumed from another folder); a dataset name the domain knows, or a value
+    that is not a path on disk, as typed."""
+    if not data or data in {name for name, *_ in domain.datasets()}:
+        return data
+    path = Path(data).expanduser()
+    return str(path.absolute()) if path.exists() else data
 
 
 def _world() -> Any:

@@ -9,6 +9,7 @@ checkpoint needs to resume the exact order, on any device.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .errors import ConfigError, RunError
 
+log = logging.getLogger("ganx")
+
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
@@ -24,20 +27,28 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 
 class _Position:
-    """(epoch, offset) into the per-epoch permutations; partial last batches are dropped."""
+    """(epoch, offset) into the per-epoch orders; partial last batches are dropped.
+
+    A dataset smaller than the batch is walked in "epochs" of several permutations laid end to
+    end (enough to fill one batch), so a batch of 64 from 25 items holds every item two or three
+    times."""
 
     def __init__(self, n: int, batch_size: int, seed: int) -> None:
-        if n < batch_size:
-            raise ConfigError(
-                f"batch_size {batch_size} is larger than the dataset ({n} samples); "
-                f"use --batch-size {max(1, n)} or less"
-            )
         self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.repeats = -(-batch_size // n) if n < batch_size else 1
+        self.span = n * self.repeats
         self.epoch, self.offset = 0, 0
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """The item order of `epoch` (`span` indices into the dataset)."""
+        if self.repeats == 1:
+            return epoch_permutation(self.n, self.seed, epoch)
+        return torch.cat([epoch_permutation(self.n, self.seed, epoch * self.repeats + r)
+                          for r in range(self.repeats)])
 
     def advance(self) -> tuple[int, int]:
         """The (epoch, offset) of the next batch, moving past it."""
-        if self.offset + self.batch_size > self.n:
+        if self.offset + self.batch_size > self.span:
             self.epoch, self.offset = self.epoch + 1, 0
         here = (self.epoch, self.offset)
         self.offset += self.batch_size
@@ -73,7 +84,7 @@ class DeviceTensorSource:
     def next(self) -> tuple[torch.Tensor, ...]:
         epoch, offset = self.position.advance()
         if epoch != self._perm_epoch:
-            perm = epoch_permutation(self.position.n, self.position.seed, epoch)
+            perm = self.position.order(epoch)
             self._perm, self._perm_epoch = perm.to(self.device, non_blocking=True), epoch
         idx = self._perm[_shard_slice(offset, self.position.batch_size, self.shard)]
         return tuple(t[idx] for t in self.tensors)
@@ -101,7 +112,7 @@ class _ResumableBatchSampler(Sampler[list[int]]):
             epoch, offset = self.position.advance()
             if epoch != perm_epoch:
                 perm_epoch = epoch
-                perm = epoch_permutation(self.position.n, self.position.seed, epoch)
+                perm = self.position.order(epoch)
             yield perm[_shard_slice(offset, self.position.batch_size, self.shard)].tolist()
 
 
@@ -157,6 +168,15 @@ def as_tensors(data: Any) -> tuple[torch.Tensor, ...] | None:
     return None
 
 
+def _sized_length(data: Any) -> int:
+    if not isinstance(data, Dataset) or not hasattr(data, "__len__"):
+        raise RunError(
+            f"build_dataset returned {type(data).__name__}; expected a tensor, a tuple of tensors"
+            " or a sized torch.utils.data.Dataset"
+        )
+    return len(data)
+
+
 def make_source(data: Any, batch_size: int, device: torch.device, seed: int,
                 num_workers: int, device_limit_mb: int,
                 shard: tuple[int, int] = (0, 1)) -> DataSource:
@@ -166,20 +186,19 @@ def make_source(data: Any, batch_size: int, device: torch.device, seed: int,
         raise ConfigError(f"batch_size {batch_size} does not split evenly over {shard[1]}"
                           f" processes; use a multiple of {shard[1]}")
     tensors = as_tensors(data)
+    size = len(tensors[0]) if tensors is not None else _sized_length(data)
+    if size == 0:
+        raise RunError("the dataset is empty")
+    if size < batch_size:
+        low = batch_size // size
+        log.warning("batch_size %d is larger than the dataset (%d samples): every batch holds"
+                    " each sample %s times", batch_size, size,
+                    low if batch_size % size == 0 else f"{low} or {low + 1}")
     if tensors is not None:
-        if len(tensors[0]) == 0:
-            raise RunError("the dataset is empty")
         nbytes = sum(t.numel() * t.element_size() for t in tensors)
         if nbytes <= device_limit_mb * 2**20:
             return DeviceTensorSource(tensors, batch_size, device, seed, shard)
         data = TensorDataset(*tensors)
-    if not isinstance(data, Dataset) or not hasattr(data, "__len__"):
-        raise RunError(
-            f"build_dataset returned {type(data).__name__}; expected a tensor, a tuple of tensors"
-            " or a sized torch.utils.data.Dataset"
-        )
-    if len(data) == 0:
-        raise RunError("the dataset is empty")
     return StreamingSource(data, batch_size, device, seed, num_workers, shard)
 
 

@@ -52,6 +52,7 @@ from .sampling import (
     score,
     write_samples,
 )
+from .validate import check_train_config
 
 log = logging.getLogger("ganx")
 
@@ -129,26 +130,7 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------------
 
     def _validate(self) -> None:
-        c = self.cfg
-        positive = ["steps", "batch_size", "d_steps", "log_every", "sample_every",
-                    "checkpoint_every", "keep_checkpoints", "r1_interval", "n_samples",
-                    "eval_samples"]
-        for name in positive:
-            if getattr(c, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(c, name)}")
-        for name in ("g_lr", "d_lr"):
-            if not getattr(c, name) > 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(c, name)}")
-        for name in ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers",
-                     "feature_matching", "profile_steps"):
-            if getattr(c, name) < 0:
-                raise ConfigError(f"{name} must be 0 or more, got {getattr(c, name)}")
-        if not all(0.0 <= b < 1.0 for b in c.betas):
-            raise ConfigError(f"betas must lie in [0, 1), got {list(c.betas)}")
-        if not c.pretrain_lr > 0:
-            raise ConfigError(f"pretrain_lr must be positive, got {c.pretrain_lr}")
-        if not 0.0 < c.lr_backoff <= 1.0:
-            raise ConfigError(f"lr_backoff must lie in (0, 1], got {c.lr_backoff}")
+        check_train_config(self.cfg)
 
     def resolved_config(self) -> dict[str, Any]:
         return {"plugin": self.plugin, "train": to_plain(self.cfg), "domain": to_plain(self.dcfg)}
