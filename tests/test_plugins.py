@@ -18,6 +18,21 @@ class Tiny(ganx.Domain):
     name = "tiny"
     description = "a test domain"
 
+    def build_dataset(self, cfg, data):
+        import torch
+        return torch.randn(64, 2)
+
+    def build_generator(self, cfg):
+        import torch
+        return torch.nn.Linear(4, 2)
+
+    def build_discriminator(self, cfg):
+        import torch
+        return torch.nn.Linear(2, 1)
+
+    def write_samples(self, cfg, samples, out_dir, tag, reference=None):
+        return []
+
 @ganx.hookimpl
 def ganx_register_domains(register):
     register(Tiny())
@@ -33,6 +48,11 @@ import ganx
 class AlsoTiny(ganx.Domain):
     name = "tiny"
     description = "registers a taken name"
+
+    def build_dataset(self, cfg, data):
+        raise RuntimeError("never called: the name is taken")
+
+    build_generator = build_discriminator = write_samples = build_dataset
 
 @ganx.hookimpl
 def ganx_register_domains(register):

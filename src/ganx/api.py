@@ -1,38 +1,26 @@
 """The library entry points behind `ganx.train`, `ganx.load` and `ganx.evaluate`.
 
-The CLI calls these same functions, so the command line and the library behave alike. Settings
-are layered: engine defaults < the domain's `train_defaults` < a config file < `settings`
-(`--set`) < explicit options (CLI flags). On `resume`, the run's stored config replaces the
-first two layers.
+The CLI calls these same functions, so the command line and the library behave alike. How a
+run's settings are resolved is `planning`'s job.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import importlib.metadata
 import logging
-import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
 from .core import rundir
-from .core.config import (
-    DomainConfig,
-    TrainConfig,
-    apply_settings,
-    dump_toml,
-    read_config_file,
-    split_set_options,
-    stored_domain_config,
-    to_plain,
-)
+from .core.callbacks import NamedCallback
+from .core.calls import call_domain
+from .core.config import DomainConfig, TrainConfig, apply_settings, stored_domain_config
 from .core.domain import Domain
-from .core.errors import ConfigError
-from .core.validate import check_train_config
+from .core.errors import ConfigError, RunError
+from .core.fitted import with_stored_fitted
+from .planning import RunPlan, plan_run
 from .plugins.host import PluginHost, get_host
 
 if TYPE_CHECKING:
@@ -44,124 +32,6 @@ if TYPE_CHECKING:
     from .core.trainer import RunResult
 
 log = logging.getLogger("ganx")
-
-
-@dataclass
-class RunPlan:
-    """A fully resolved run, before anything is built."""
-
-    plugin: str
-    domain: Domain
-    train: TrainConfig
-    domain_config: DomainConfig
-    run_dir: Path
-    resume: tuple[Path, dict[str, Any]] | None
-    versions: dict[str, str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"plugin": self.plugin, "train": to_plain(self.train),
-                "domain": to_plain(self.domain_config), "versions": self.versions}
-
-    def to_toml(self) -> str:
-        return dump_toml(self.as_dict())
-
-
-def _versions(host: PluginHost, plugin: str) -> dict[str, str]:
-    """What a run was made with, for config.toml, snapshots and the report. Read from package
-    metadata: planning a run (and --dry-run) must not import torch."""
-    info = host.domain_plugin(plugin)
-    versions = {"ganx": __version__}
-    if info is not None:
-        versions["plugin"] = f"{info.distribution} {info.version}".strip()
-    versions["python"] = platform.python_version()
-    for package in ("torch", "torchaudio", "transformers"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            versions[package] = importlib.metadata.version(package)
-    versions["platform"] = platform.platform(terse=True)
-    return versions
-
-
-def plan_run(
-    plugin: str | None = None,
-    *,
-    config_file: str | Path | None = None,
-    settings: Mapping[str, Any] | None = None,
-    options: Mapping[str, Any] | None = None,
-    resume: bool = False,
-    host: PluginHost | None = None,
-) -> RunPlan:
-    """Resolve the plugin, the engine and domain configs and the run directory.
-
-    `settings` are `--set` pairs (bare, `train.` or `domain.` keys; strings or typed values);
-    `options` are engine fields given as explicit options (`steps`, `batch_size`, ...).
-    """
-    host = host or get_host()
-    file = read_config_file(config_file) if config_file is not None else {}
-    file_plugin = file.get("plugin")
-    if plugin and file_plugin and plugin != file_plugin:
-        raise ConfigError(f"--plugin {plugin} conflicts with plugin = {file_plugin!r} in"
-                          f" {config_file}")
-    plugin = plugin or file_plugin
-    if not plugin:
-        known = ", ".join(host.domains.names()) or "none installed"
-        raise ConfigError(f"no plugin given; use --plugin NAME (installed: {known})")
-    domain = host.domain(plugin)
-    train_set, domain_set = split_set_options(settings or {}, TrainConfig, domain.Config)
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-
-    run_dir_value = options.get("run_dir") or train_set.get("run_dir")
-    if not run_dir_value and file.get("train", {}).get("run_dir"):
-        run_dir_value = rundir.confined(Path(str(file["train"]["run_dir"])), Path.cwd(),
-                                        f"{config_file} [train]")
-    if run_dir_value:
-        run_dir = Path(run_dir_value)
-    elif resume:
-        run_dir = rundir.latest_run_dir(plugin) or rundir.new_run_dir(plugin)
-    else:
-        run_dir = rundir.new_run_dir(plugin)
-    world = _world()
-    if world.distributed:  # names from the clock differ between processes: rank 0's wins
-        from .core.distributed import broadcast
-
-        run_dir = broadcast(run_dir, world)
-
-    found = None
-    if resume:
-        from .core.trainer import find_resume_snapshot
-
-        found = find_resume_snapshot(run_dir, domain.name)
-    where = str(config_file)
-    if found is not None:
-        stored = found[1]["config"]
-        train = apply_settings(TrainConfig(), stored["train"], f"{found[0]} [train]")
-        dcfg = stored_domain_config(domain.Config, stored["domain"], f"{found[0]} [domain]")
-    else:
-        dcfg = domain.Config()
-    dcfg = apply_settings(dcfg, file.get("domain", {}), f"{where} [domain]")
-    dcfg = apply_settings(dcfg, domain_set, "--set")
-    if found is None:  # the domain's engine defaults may depend on its settings
-        train = apply_settings(TrainConfig(), domain.train_defaults_for(dcfg),
-                               f"plugin '{plugin}' train_defaults")
-    train = apply_settings(train, file.get("train", {}), f"{where} [train]")
-    train = apply_settings(train, train_set, "--set")
-    train = apply_settings(train, options, "option")
-    check_train_config(train)
-    run_dir = run_dir.absolute()  # evaluate and --resume work from any folder
-    train = dataclasses.replace(train, run_dir=str(run_dir),
-                                data=absolute_data_path(train.data, domain))
-    if found is None:
-        dcfg = domain.resolve_config(dcfg, train.data)
-    return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
-
-
-def absolute_data_path(data: str, domain: Domain) -> str:
-    """`--data` as recorded in the run: an existing relative path made absolute (so the run can
-    be evaluated and resumed from another folder); a dataset name the domain knows, or a value
-    that is not a path on disk, as typed."""
-    if not data or data in {name for name, *_ in domain.datasets()}:
-        return data
-    path = Path(data).expanduser()
-    return str(path.absolute()) if path.exists() else data
 
 
 def _world() -> Any:
@@ -185,8 +55,9 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
     loss = _loss(host, plan.train.loss)
     metrics = {}
     if plan.train.eval_every >= 0:
-        names = plan.domain.default_metrics(plan.domain_config)
+        names = call_domain(plan.domain, "default_metrics", plan.domain_config)
         metrics = {name: host.metrics.get(name) for name in names}
+    callbacks = run_callbacks(host)
     world = _world()
     rundir.tighten_umask()
     with rundir.locked(plan.run_dir) if world.writes else contextlib.nullcontext():
@@ -198,8 +69,23 @@ def run_plan(plan: RunPlan, *, host: PluginHost | None = None,
             tmp.replace(plan.run_dir / "config.toml")
         trainer = Trainer(plan.domain, plan.domain_config, plan.train, run_dir=plan.run_dir,
                           loss=loss, metrics=metrics, resume=plan.resume, versions=plan.versions,
-                          plugin=plan.plugin, show_progress=show_progress)
+                          plugin=plan.plugin, show_progress=show_progress, callbacks=callbacks)
         return trainer.fit()
+
+
+def run_callbacks(host: PluginHost) -> list[NamedCallback]:
+    """A fresh instance of every registered run callback."""
+    made = []
+    for name in host.callbacks.names():
+        factory = host.callbacks.get(name)
+        owner = host.callbacks.owner(name)
+        try:
+            callback = factory()
+        except Exception as exc:
+            raise RunError(f"{owner}: callback '{name}' failed to start: {type(exc).__name__}:"
+                           f" {exc}") from exc
+        made.append(NamedCallback(name, owner, callback))
+    return made
 
 
 def train(
@@ -322,6 +208,7 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
     domain = host.domain(payload["domain"])
     train_cfg = apply_settings(TrainConfig(), stored["train"], f"{snap} [train]")
     dcfg = stored_domain_config(domain.Config, stored["domain"], f"{snap} [domain]")
+    dcfg = with_stored_fitted(domain, dcfg, stored, str(snap))
     dcfg = apply_settings(dcfg, settings or {}, "--set")
     dev = resolve_device(device)
     from .core.sampling import call_domain
@@ -339,23 +226,19 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
 def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
              host: PluginHost | None = None) -> dict[str, float]:
     """Score a trained generator with its domain's default metrics against its training data."""
-    from .core.sampling import call_domain, has_model_metrics, model_scores, reference_set, score
+    from .core.sampling import call_domain, evaluate_generator, has_model_metrics
 
     host = host or get_host()
     model = load(path, device=device, host=host)
-    names = list(model.domain.default_metrics(model.config))
+    names = list(call_domain(model.domain, "default_metrics", model.config))
     if not names and not has_model_metrics(model.domain):
         raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
     metrics = {name: host.metrics.get(name) for name in names}
     tc = model.train_config
     dataset = call_domain(model.domain, "build_dataset", model.config, tc.data)
-    ref = reference_set(model.domain, model.config, dataset, n or tc.eval_samples,
-                        device=model.device, seed=tc.seed, batch_size=tc.batch_size)
-    results: dict[str, float] = {}
-    if metrics:
-        fake = model.generate(len(ref[0]), seed=tc.seed + 3, reference=ref)
-        results = score(metrics, fake, ref[0], model.config)
-    results.update(model_scores(model.domain, model.config, model.generator, ref, model.device))
+    results = evaluate_generator(model.domain, model.config, model.generator, dataset, metrics,
+                                 n=n or tc.eval_samples, seed=tc.seed, device=model.device,
+                                 batch_size=tc.batch_size)
     run_dir = model.path.parent.parent
     if model.path.parent.name == "checkpoints" and (run_dir / "metrics.jsonl").exists():
         from .core.runlog import append_record

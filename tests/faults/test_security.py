@@ -63,7 +63,7 @@ def test_a_config_file_cannot_send_the_run_outside_the_working_directory(tmp_pat
     ok = work / "ok.toml"
     ok.write_text('plugin = "toy"\n[train]\nrun_dir = "runs/mine"\n')
     done = run_ganx("train", "--config", "ok.toml", "--dry-run", cwd=work)
-    assert done.returncode == 0 and 'run_dir = "runs/mine"' in done.stdout
+    assert done.returncode == 0 and f'run_dir = "{work / "runs" / "mine"}"' in done.stdout
 
 
 def test_no_file_of_a_run_is_world_writable_even_with_umask_0(tmp_path):

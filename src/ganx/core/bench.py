@@ -88,11 +88,12 @@ def textbook_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig,
 def engine_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig, loss: AdversarialLoss,
                 run_dir: Path) -> Callable[[], None]:
     """One step of the engine's loop (no snapshots or logging; losses stay on the device)."""
+    from .phases import Accumulator
     from .trainer import Trainer
 
     trainer = Trainer(domain, dcfg, tcfg, run_dir=run_dir, loss=loss, show_progress=False)
     trainer._build()
-    acc: dict[str, torch.Tensor] = {}
+    acc = Accumulator()
 
     def step() -> None:
         trainer.train_step(acc)

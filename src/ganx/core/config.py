@@ -25,12 +25,18 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 @dataclasses.dataclass
 class DomainConfig:
     """Base class of every domain's `Config`. Subclass it as a dataclass and add fields with
-    defaults; each field is settable from a config file's `[domain]` table and `--set key=value`."""
+    defaults; each field is settable from a config file's `[domain]` table and `--set key=value`
+    (all but `fitted`)."""
 
     legacy_defaults: typing.ClassVar[dict[str, Any]] = {}
     """What a snapshot's stored config means by leaving a field out: for a field added, or whose
     default changed, after snapshots were written, the value those runs trained with. Without it
     an older snapshot would be rebuilt with today's default and no longer fit its weights."""
+
+    fitted: dict[str, Any] = dataclasses.field(default_factory=dict, kw_only=True, repr=False,
+                                               metadata={"settable": False})
+    """What the domain's `fit_state` learned from the training data (read it, do not set it).
+    The engine fills it in; users cannot set it, and it is stored apart from the settings."""
 
 
 @dataclasses.dataclass
@@ -117,10 +123,14 @@ def stored_domain_config(config_cls: type[DomainConfig], stored: Mapping[str, An
     return apply_settings(config_cls(), {**legacy, **stored}, where)
 
 
+def _settable(f: dataclasses.Field[Any]) -> bool:
+    return f.init and f.metadata.get("settable", True)
+
+
 def config_fields(cls: type) -> dict[str, Any]:
-    """Field name -> resolved type annotation for a config dataclass."""
+    """Field name -> resolved type annotation for the settable fields of a config dataclass."""
     hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if _settable(f)}
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -231,9 +241,16 @@ def apply_settings(obj: Any, settings: Mapping[str, Any], where: str) -> Any:
     changes = {}
     for key, value in settings.items():
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(key, fields)}")
+            _refuse_unknown(type(obj), key, fields, where)
         changes[key] = coerce(value, fields[key], f"{where} {key}")
     return dataclasses.replace(obj, **changes)
+
+
+def _refuse_unknown(cls: type, key: str, fields: Mapping[str, Any], where: str) -> None:
+    if dataclasses.is_dataclass(cls) and key in {f.name for f in dataclasses.fields(cls)}:
+        raise ConfigError(f"{where}: '{key}' is learned from the training data by the domain;"
+                          " it cannot be set")
+    raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(key, fields)}")
 
 
 def parse_set_options(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -278,8 +295,8 @@ def split_set_options(
         elif key in domain_fields:
             domain[key] = value
         else:
-            everything = [*train_fields, *domain_fields]
-            raise ConfigError(f"--set {key}: unknown key{did_you_mean(key, everything)}")
+            everything = {**train_fields, **domain_fields}
+            _refuse_unknown(domain_cls, key, everything, "--set")
     return train, domain
 
 
@@ -295,7 +312,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    allowed = {"plugin", "train", "domain", "versions"}
+    allowed = {"plugin", "train", "domain", "versions", "fitted"}  # the last two: run records
     for key, value in data.items():
         if key not in allowed:
             hint = did_you_mean(key, allowed)
@@ -306,9 +323,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def to_plain(obj: Any) -> dict[str, Any]:
-    """A config dataclass as TOML-ready plain values (tuples become lists)."""
+    """A config dataclass's settings as TOML-ready plain values (tuples become lists)."""
     out = {}
     for f in dataclasses.fields(obj):
+        if not _settable(f):
+            continue
         value = getattr(obj, f.name)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out

@@ -18,7 +18,8 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 log = logging.getLogger("ganx")
 
-PHASES = ("ganx/data", "ganx/D step", "ganx/G step", "ganx/pretrain step", "ganx/EMA")
+PHASES = ("ganx/data", "ganx/D step", "ganx/D reg", "ganx/G step", "ganx/pretrain step",
+          "ganx/EMA")
 
 
 class StepProfiler:

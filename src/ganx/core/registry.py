@@ -1,17 +1,21 @@
-"""Named registries for losses and metrics, filled by plugins through hooks.
+"""Named registries for losses, metrics and callbacks, filled by plugins through hooks.
 
 An entry is either the object itself or a lazy reference "package.module:attribute", resolved on
-first use, so a plugin can register torch-backed code without importing torch at discovery.
+first use, so a plugin can register torch-backed code without importing torch at discovery. The
+plugin host checks each reference when the plugin loads (`reference_problem`: the module is found
+and defines the attribute, read from its source without running it).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, RunError, did_you_mean
 
 T = TypeVar("T")
 
@@ -26,14 +30,59 @@ class Entry(Generic[T]):
     target: T | str
     owner: str
 
-    def resolve(self) -> T:
+    def resolve(self, kind: str) -> T:
         if isinstance(self.target, str):
             module, _, attr = self.target.partition(":")
-            obj = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
+            try:
+                obj: Any = importlib.import_module(module)
+                for part in attr.split("."):
+                    obj = getattr(obj, part)
+            except (ImportError, AttributeError) as exc:
+                raise RunError(f"{kind} '{self.name}' of {self.owner}: cannot load"
+                               f" {self.target!r} ({type(exc).__name__}: {exc})") from exc
             self.target = obj
         return self.target  # type: ignore[return-value]
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def reference_problem(reference: str) -> str | None:
+    """What is wrong with a lazy "package.module:attribute" reference, or None when the module
+    exists and defines the attribute at top level (or cannot be read, e.g. compiled code: then
+    only the first use can tell). Imports the module's parent packages, never the module."""
+    module, sep, attr = reference.partition(":")
+    if not sep or not module or not attr:
+        return f"{reference!r} is not a \"package.module:attribute\" reference"
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:
+        return f"{reference!r}: cannot find module {module!r} ({type(exc).__name__}: {exc})"
+    if spec is None:
+        return f"{reference!r}: there is no module {module!r}"
+    origin = spec.origin
+    if not origin or not origin.endswith(".py"):
+        return None
+    try:
+        with open(origin, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    first = attr.split(".")[0]
+    names = _top_level_names(tree)
+    if first not in names:
+        return f"{reference!r}: module {module!r} defines no {first!r}{did_you_mean(first, names)}"
+    return None
 
 
 class Registry(Generic[T]):
@@ -57,7 +106,7 @@ class Registry(Generic[T]):
         except KeyError:
             hint = did_you_mean(name, self._entries)
             raise ConfigError(f"unknown {self.kind} '{name}'{hint}") from None
-        return entry.resolve()
+        return entry.resolve(self.kind)
 
     def owner(self, name: str) -> str:
         return self._entries[name].owner

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -45,3 +45,19 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+Stream = Literal["eval_reference", "training_noise", "snapshot_samples", "eval_samples"]
+_STREAM_OFFSETS: dict[str, int] = {
+    "eval_reference": 0,    # which real items (and their corruptions) metrics compare against
+    "training_noise": 1,    # the latents of every training step
+    "snapshot_samples": 2,  # the fixed noise (and real inputs) of the snapshot pictures
+    "eval_samples": 3,      # the latents of the generated side of every evaluation
+}
+
+
+def stream_seed(seed: int, stream: Stream) -> int:
+    """The seed of one named random stream of a run seeded with `seed`. Each stream has its
+    own generator so that, e.g., writing a snapshot picture never shifts the training noise;
+    the offsets are fixed, so runs and sample files stay reproducible across ganx versions."""
+    return seed + _STREAM_OFFSETS[stream]

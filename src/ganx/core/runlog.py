@@ -1,4 +1,5 @@
-"""What a run records as it goes: train.log, metrics.jsonl and (when installed) TensorBoard."""
+"""What a run records as it goes: train.log and metrics.jsonl (TensorBoard is a run callback,
+see `tensorboard`)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,12 @@ def append_record(path: Path, step: int, kind: str, values: dict[str, Any]) -> N
 
 
 class RunLog:
-    """Appends JSON lines to metrics.jsonl, mirrors scalars to TensorBoard, and attaches a
-    train.log file handler to the `ganx` logger for the run's lifetime."""
+    """Appends JSON lines to metrics.jsonl and attaches a train.log file handler to the `ganx`
+    logger for the run's lifetime."""
 
     def __init__(self, run_dir: Path, write: bool = True) -> None:
         self.write = write
         self.path = run_dir / "metrics.jsonl"
-        self._tb = None
         self._file_handler: logging.Handler | None = None
         if not write:
             return
@@ -38,20 +38,11 @@ class RunLog:
         if log.level == logging.NOTSET or log.level > logging.INFO:
             log.setLevel(logging.INFO)
         self._file_handler = handler
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:  # tensorboard is an optional extra
-            return
-        self._tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
     def record(self, step: int, kind: str, values: dict[str, Any]) -> None:
         if not self.write:
             return
         append_record(self.path, step, kind, values)
-        if self._tb is not None:
-            for key, value in values.items():
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    self._tb.add_scalar(f"{kind}/{key}", value, step)
 
     def truncate_after(self, step: int) -> None:
         """Drop rows past `step` (after a resume or roll-back re-trains those steps)."""
@@ -70,8 +61,6 @@ class RunLog:
         tmp.replace(self.path)
 
     def close(self) -> None:
-        if self._tb is not None:
-            self._tb.close()
         if self._file_handler is not None:
             log.removeHandler(self._file_handler)
             self._file_handler.close()

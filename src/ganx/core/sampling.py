@@ -3,40 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from .calls import call_domain, plugin_method
 from .data import reference_batch
-from .domain import Domain
+from .domain import Domain, describe
 from .errors import GanxError, RunError
+from .rng import stream_seed
 
-
-def call_domain(domain: Domain, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call a domain method; a plugin bug becomes a RunError naming the domain and the method."""
-    try:
-        return getattr(domain, method)(*args, **kwargs)
-    except GanxError:
-        raise
-    except NotImplementedError as exc:
-        raise RunError(f"domain '{domain.name}' does not implement {method}: {exc}") from exc
-    except Exception as exc:
-        raise RunError(
-            f"domain '{domain.name}' failed in {method}: {type(exc).__name__}: {exc}"
-        ) from exc
-
+__all__ = ["Reference", "call_domain", "evaluate_generator", "generate", "model_scores",
+           "plugin_method", "reference_set", "score", "write_samples"]
 
 Reference = tuple[torch.Tensor, tuple[torch.Tensor, ...]]
 """Real samples and their conditions, prepared as the discriminator sees them, on the CPU."""
-
-
-def accepts(fn: Callable[..., Any], name: str) -> bool:
-    """Whether `fn` takes a keyword argument `name` (optional hook arguments stay optional)."""
-    params = inspect.signature(fn).parameters
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 @torch.no_grad()
@@ -74,31 +57,27 @@ def generate(
     With `reference`, item i of the output corresponds to item i of the reference (the domain's
     `generate` receives aligned chunks): restoration outputs line up with their targets."""
     rng = torch.Generator(device).manual_seed(seed)
-    pass_reference = reference is not None and accepts(domain.generate, "reference")
-    pass_first = accepts(domain.generate, "first")
     chunks = []
     for start in range(0, n, batch_size):
         k = min(batch_size, n - start)
-        extra: dict[str, Any] = {"first": start} if pass_first else {}
-        if pass_reference:
+        chunk: Reference | None = None
+        if reference is not None:
             real, cond = reference
-            extra["reference"] = (real[start: start + k].to(device),
-                                  tuple(c[start: start + k].to(device) for c in cond))
+            chunk = (real[start: start + k].to(device),
+                     tuple(c[start: start + k].to(device) for c in cond))
         with autocast():
             x = call_domain(domain, "generate", cfg, generator, k, device=device, rng=rng,
-                            **extra)
+                            reference=chunk, first=start)
         if not isinstance(x, torch.Tensor):
-            raise RunError(f"domain '{domain.name}': generate returned {type(x).__name__}")
+            raise RunError(f"{describe(domain)}: generate returned {type(x).__name__}")
         chunks.append(x.float().cpu())
     return torch.cat(chunks)
 
 
 def write_samples(domain: Domain, cfg: Any, samples: torch.Tensor, out_dir: Any, tag: str,
                   reference: Reference | None = None) -> Any:
-    """The domain's sample writer, given the reference when it takes one."""
-    extra = {"reference": reference} if reference is not None and accepts(
-        domain.write_samples, "reference") else {}
-    return call_domain(domain, "write_samples", cfg, samples, out_dir, tag, **extra)
+    """The domain's sample writer, with the reference the samples were made from (or None)."""
+    return call_domain(domain, "write_samples", cfg, samples, out_dir, tag, reference=reference)
 
 
 def score(metrics: Mapping[str, Any], fake: torch.Tensor, real: torch.Tensor,
@@ -129,3 +108,26 @@ def model_scores(domain: Domain, cfg: Any, generator: nn.Module, reference: Refe
         return {}
     values = call_domain(domain, "model_metrics", cfg, generator, reference, device)
     return {k: float(v) for k, v in values.items()}
+
+
+def evaluate_generator(
+    domain: Domain, cfg: Any, generator: nn.Module, dataset: Any,
+    metrics: Mapping[str, Any], *, n: int, seed: int, device: torch.device, batch_size: int,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> dict[str, float]:
+    """The one evaluation path (training's eval points, `ganx evaluate`, `ganx.evaluate`): the
+    metrics over up to `n` generated samples against as many real ones, plus the domain's
+    `model_metrics`. The real items and the latents come from the run seed's named streams, so
+    every evaluation of a run compares like with like."""
+    if not metrics and not has_model_metrics(domain):
+        return {}
+    ref = reference_set(domain, cfg, dataset, n, device=device,
+                        seed=stream_seed(seed, "eval_reference"), batch_size=batch_size)
+    results: dict[str, float] = {}
+    if metrics:
+        fake = generate(domain, cfg, generator, len(ref[0]), device=device,
+                        seed=stream_seed(seed, "eval_samples"), batch_size=batch_size,
+                        autocast=autocast, reference=ref)
+        results = score(metrics, fake, ref[0], cfg)
+    results.update(model_scores(domain, cfg, generator, ref, device))
+    return results

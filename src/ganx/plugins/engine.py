@@ -1,4 +1,5 @@
-"""Built-in plugin `engine`: registers the engine's adversarial losses by name.
+"""Built-in plugin `engine`: registers the engine's adversarial losses by name, and the
+TensorBoard run callback.
 
 It loads through ganx's own entry point, like any third-party plugin, and references the loss
 classes lazily so plugin discovery does not import torch.
@@ -23,3 +24,8 @@ BUILTIN_LOSSES = {
 def ganx_register_losses(register: Callable[[str, str], None]) -> None:
     for name, target in BUILTIN_LOSSES.items():
         register(name, target)
+
+
+@hookimpl
+def ganx_register_callbacks(register: Callable[[str, str], None]) -> None:
+    register("tensorboard", "ganx.core.tensorboard:TensorBoardCallback")

@@ -55,6 +55,18 @@ def ganx_register_metrics(register: Callable[[str, Any], None]) -> None:
 
 
 @hookspec
+def ganx_register_callbacks(register: Callable[[str, Any], None]) -> None:
+    """Register run callbacks: `register(name, factory)`.
+
+    `factory()` makes a fresh `ganx.Callback` for each run (a `Callback` subclass is such a
+    factory), or is a "package.module:attribute" string naming one, imported on first use. Every
+    run of every domain then calls the callback at its start and end, at each record written to
+    metrics.jsonl and after each snapshot; `run.request_stop(reason)` ends the run early with a
+    snapshot. The built-in `engine` plugin registers TensorBoard this way.
+    """
+
+
+@hookspec
 def ganx_register_commands(cli: click.Group) -> None:
     """Add subcommands to the `ganx` command line: `@cli.command() def mycommand(): ...`.
 

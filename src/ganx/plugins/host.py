@@ -21,15 +21,16 @@ import importlib.metadata as md
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
-from ganx.core.domain import Domain
+from ganx.core.domain import Domain, missing_required, set_plugin
 from ganx.core.errors import ConfigError, GanxError, did_you_mean
-from ganx.core.registry import DuplicateNameError, Registry
+from ganx.core.registry import DuplicateNameError, Registry, reference_problem
 
 from . import hookspecs
 
@@ -52,7 +53,12 @@ class PluginInfo:
     domains: list[str] = field(default_factory=list)
     losses: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    callbacks: list[str] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Problems found at load time that do not stop the plugin from loading."""
+    load_seconds: float = 0.0
+    """How long importing the plugin's entry point took."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -79,6 +85,7 @@ class PluginHost:
         self.domains: Registry[Domain] = Registry("domain")
         self.losses: Registry[Any] = Registry("loss")
         self.metrics: Registry[Any] = Registry("metric")
+        self.callbacks: Registry[Any] = Registry("callback")
         self.strict = os.environ.get("GANX_STRICT_PLUGINS", "") not in ("", "0")
         self.warn: Callable[[str], None] = lambda msg: print(f"ganx: warning: {msg}",
                                                              file=sys.stderr)
@@ -105,11 +112,17 @@ class PluginHost:
                 continue
             seen.add(ep.name)
             info = PluginInfo(ep.name, dist_name, version)
+            had_torch, started = "torch" in sys.modules, time.perf_counter()
             try:
                 module = ep.load()
             except Exception as exc:
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
                 continue
+            info.load_seconds = time.perf_counter() - started
+            if not had_torch and "torch" in sys.modules:
+                info.warnings.append(
+                    f"imports torch when it loads ({info.load_seconds:.2f} s), which slows"
+                    " `ganx --help` and `ganx plugins`; import torch inside the builders")
             self.register_plugin(module, info)
         return self
 
@@ -135,6 +148,9 @@ class PluginHost:
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         try:
             self._collect(plugin, info)
+        except PluginError:
+            self.pm.unregister(plugin)
+            raise
         except Exception as exc:
             self.pm.unregister(plugin)
             return self._fail(info, str(exc) if isinstance(exc, DuplicateNameError | ValueError)
@@ -150,6 +166,14 @@ class PluginHost:
             raise PluginError(text)
         self.warn(f"{text}; skipped (GANX_STRICT_PLUGINS=1 raises instead)")
         return info
+
+    def _warn(self, info: PluginInfo, message: str) -> None:
+        """A load-time problem that leaves the plugin loaded (raises under strict loading)."""
+        info.warnings.append(message)
+        text = f"plugin '{info.name}' ({info.distribution} {info.version}): {message}"
+        if self.strict:
+            raise PluginError(text)
+        self.warn(text)
 
     def _impl(self, plugin: object, hook: str) -> pluggy.HookImpl | None:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
@@ -180,13 +204,17 @@ class PluginHost:
             domains.append(domain)
 
         self._call(plugin, "ganx_register_domains", register=add_domain)
+        callbacks: list[tuple[str, Any]] = []
         self._call(plugin, "ganx_register_losses", register=lambda n, obj: losses.append((n, obj)))
         self._call(plugin, "ganx_register_metrics",
                    register=lambda n, obj: metrics.append((n, obj)))
+        self._call(plugin, "ganx_register_callbacks",
+                   register=lambda n, obj: callbacks.append((n, obj)))
         owner = f"plugin '{info.name}'"
         staged = [(self.domains, d.name, d) for d in domains]
         staged += [(self.losses, n, o) for n, o in losses]
         staged += [(self.metrics, n, o) for n, o in metrics]
+        staged += [(self.callbacks, n, o) for n, o in callbacks]
         names_seen: set[tuple[str, str]] = set()
         for registry, name, _ in staged:
             if name in registry or (registry.kind, name) in names_seen:
@@ -196,9 +224,24 @@ class PluginHost:
             names_seen.add((registry.kind, name))
         for registry, name, obj in staged:
             registry.add(name, obj, owner)
+        for domain in domains:
+            set_plugin(domain, info.name)
         info.domains = [d.name for d in domains]
         info.losses = [n for n, _ in losses]
         info.metrics = [n for n, _ in metrics]
+        info.callbacks = [n for n, _ in callbacks]
+        self._check(info, domains, staged)
+
+    def _check(self, info: PluginInfo, domains: list[Domain], staged: list[Any]) -> None:
+        """Load-time checks that do not stop the plugin: required methods, lazy references."""
+        for domain in domains:
+            for method in missing_required(domain):
+                self._warn(info, f"domain '{domain.name}' does not implement {method}, which"
+                                 f" training needs")
+        for registry, name, obj in staged:
+            problem = reference_problem(obj) if isinstance(obj, str) else None
+            if problem:
+                self._warn(info, f"{registry.kind} '{name}': {problem}")
 
     # -- use ------------------------------------------------------------------------------------
 

@@ -1,0 +1,173 @@
+"""The networks of a run, built once into one object: G, D, the EMA of G, the forms the
+training step calls them in, and their optimizers.
+
+`G` and `D` are the plain modules (what snapshots hold). The step calls `g_train` and `d_train`,
+which under torchrun are DistributedDataParallel wrappers and with `compile` compiled; the G step
+calls D as `d_for_g`, the bare module, so that D's gradients are only synchronised when D's own
+loss is backpropagated.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from .errors import RunError
+from .precision import PrecisionPolicy
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+    from .distributed import World
+
+log = logging.getLogger("ganx")
+
+
+@dataclass
+class Networks:
+    """Everything with weights that a training step touches."""
+
+    G: nn.Module
+    D: nn.Module
+    G_ema: nn.Module
+    g_train: nn.Module
+    d_train: nn.Module
+    d_for_g: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    opt_pre: torch.optim.Optimizer | None
+    channels_last: bool
+    d_lazy_ratio: float = 1.0
+    """StyleGAN2's lazy-regulariser factor for D's Adam: interval / (interval + 1) when R1 runs
+    as its own phase every `r1_interval` D steps, else 1 (see `lazy_ratio`)."""
+    eager: tuple[nn.Module, nn.Module, nn.Module] | None = None
+    """The uncompiled (g_train, d_train, d_for_g), kept to fall back to when compiling fails."""
+
+    def apply_lr(self, cfg: TrainConfig, lr_scale: float) -> None:
+        """Set every optimizer's learning rate (and D's betas) from the config, `lr_scale`
+        (lowered at each roll-back) and the lazy-regulariser factor."""
+        pairs = [(self.opt_g, cfg.g_lr, 1.0), (self.opt_d, cfg.d_lr, self.d_lazy_ratio)]
+        if self.opt_pre is not None:
+            pairs.append((self.opt_pre, cfg.pretrain_lr, 1.0))
+        for opt, base, ratio in pairs:
+            for group in opt.param_groups:
+                group["lr"] = base * ratio * lr_scale
+        d_betas = tuple(b ** self.d_lazy_ratio for b in cfg.betas)
+        for group in self.opt_d.param_groups:
+            group["betas"] = d_betas
+
+    def all_finite(self) -> bool:
+        tensors = [p.detach() for m in (self.G, self.D) for p in m.parameters()]
+        if not tensors:
+            return True
+        norms = torch._foreach_norm(tensors)
+        return bool(torch.isfinite(torch.stack(norms)).all())
+
+    @torch.no_grad()
+    def update_ema(self, cfg: TrainConfig, step: int) -> None:
+        """Move G_ema toward G by the half-life in samples (with StyleGAN2-ADA's ramp-up: young
+        runs average over less history); buffers are copied."""
+        half_life = float(cfg.ema_half_life)
+        if cfg.ema_rampup > 0:
+            half_life = min(half_life, cfg.ema_rampup * (step + 1) * cfg.batch_size)
+        beta = 0.5 ** (cfg.batch_size / half_life) if half_life > 0 else 0.0
+        ema_params = list(self.G_ema.parameters())
+        if ema_params:
+            params = [p.detach() for p in self.G.parameters()]
+            torch._foreach_lerp_(ema_params, params, 1.0 - beta)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            b_ema.copy_(b)
+
+    def use_eager(self) -> None:
+        """Train the uncompiled networks from now on."""
+        if self.eager is not None:
+            self.g_train, self.d_train, self.d_for_g = self.eager
+            self.eager = None
+
+
+def lazy_ratio(cfg: TrainConfig) -> float:
+    """StyleGAN2's correction for a regulariser that runs as its own optimizer step every
+    `interval` steps: Adam's learning rate times, and its betas to the power of,
+    interval / (interval + 1), so the regulariser's extra steps do not speed up the optimizer.
+    Applies to D when R1 is on and lazy (`r1_interval` > 1)."""
+    if cfg.r1_gamma > 0 and cfg.r1_interval > 1:
+        return cfg.r1_interval / (cfg.r1_interval + 1)
+    return 1.0
+
+
+def checked_module(module: Any, domain_name: str, method: str,
+                   device: torch.device) -> nn.Module:
+    """A builder's result, checked to be a trainable module and moved to `device`."""
+    if not isinstance(module, nn.Module):
+        raise RunError(f"domain '{domain_name}': {method} returned {type(module).__name__},"
+                       " not a torch.nn.Module")
+    if not any(p.requires_grad for p in module.parameters()):
+        raise RunError(f"domain '{domain_name}': {method} returned a module without trainable"
+                       " parameters")
+    return module.to(device)
+
+
+def wants_channels_last(cfg: TrainConfig, device: torch.device, policy: PrecisionPolicy) -> bool:
+    """auto: channels_last on CPUs (oneDNN's convolutions: the fp32 DCGAN step measured 1.2x
+    faster than contiguous on AVX2, see benchmarks/results; 1.5x with bf16 on an avx512_bf16 CPU
+    per REFERENCES.md) and with bf16/fp16 on CUDA (83k vs 42k img/s on an H200); contiguous in
+    fp32 on CUDA (not measured), on MPS, and with `compile` (torch 2.11 failed to compile
+    channels_last convolution backward)."""
+    if cfg.memory_format != "auto":
+        return cfg.memory_format == "channels_last"
+    if cfg.compile:
+        return False
+    return device.type == "cpu" or (device.type == "cuda" and policy.name != "fp32")
+
+
+def _wrap(net: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """The network as trained: itself, or under torchrun a DistributedDataParallel wrapper (with
+    synchronized BatchNorm on GPUs)."""
+    if not world.distributed:
+        return net
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type == "cuda":
+        net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+
+
+def _adam(params: Any, lr: float, betas: tuple[float, float],
+          device: torch.device) -> torch.optim.Adam:
+    # fused Adam: one kernel per tensor on CUDA, vectorised on CPUs (2x the for-loop there)
+    fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
+    return torch.optim.Adam(params, lr=lr, betas=betas, **fused)
+
+
+def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torch.device,
+                   world: World, policy: PrecisionPolicy, pretrain: bool) -> Networks:
+    """Lay out, wrap and (optionally) compile G and D, copy G into its EMA, and make the
+    optimizers (one for G's own pretraining when the domain has such a phase: maximum-likelihood
+    and adversarial steps differ in scale)."""
+    channels_last = wants_channels_last(cfg, device, policy)
+    if channels_last:
+        G = G.to(memory_format=torch.channels_last)
+        D = D.to(memory_format=torch.channels_last)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    g_train, d_train = _wrap(G, world, device), _wrap(D, world, device)
+    d_for_g: nn.Module = D
+    eager = None
+    if cfg.compile:
+        eager = (g_train, d_train, d_for_g)
+        g_train, d_train, d_for_g = (torch.compile(m) for m in eager)  # type: ignore[misc]
+    ratio = lazy_ratio(cfg)
+    d_betas = (cfg.betas[0] ** ratio, cfg.betas[1] ** ratio)
+    opt_pre = _adam(G.parameters(), cfg.pretrain_lr, (0.9, 0.999), device) if pretrain else None
+    nets = Networks(G, D, G_ema, g_train, d_train, d_for_g,
+                    opt_g=_adam(G.parameters(), cfg.g_lr, cfg.betas, device),
+                    opt_d=_adam(D.parameters(), cfg.d_lr * ratio, d_betas, device),
+                    opt_pre=opt_pre, channels_last=channels_last, d_lazy_ratio=ratio,
+                    eager=eager)
+    for name in ("g", "d", "pre"):
+        policy.scaler(name)
+    return nets
