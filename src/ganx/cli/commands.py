@@ -220,9 +220,14 @@ def plugins(as_json) -> None:
             click.echo(f"  error: {info.error}")
             continue
         for label, names in (("domains", info.domains), ("losses", info.losses),
-                             ("metrics", info.metrics), ("hooks", info.hooks)):
+                             ("metrics", info.metrics), ("callbacks", info.callbacks),
+                             ("hooks", info.hooks)):
             if names:
                 click.echo(f"  {label}: {', '.join(names)}")
+        if info.load_seconds >= 0.01:
+            click.echo(f"  load time: {info.load_seconds:.2f} s")
+        for warning in info.warnings:
+            click.echo(f"  warning: {warning}")
 
 
 @click.command()
@@ -282,21 +287,22 @@ def data_list(plugin) -> None:
 def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> None:
     """Make a named dataset ready in the ganx cache now rather than on first use (e.g. synthesise
     spoken-digits), through the domain's optional `prepare_dataset(name, cfg)`."""
+    from ganx.core.calls import call_domain
     from ganx.core.config import apply_settings, parse_set_options
+    from ganx.core.domain import Domain
     from ganx.core.errors import ConfigError, did_you_mean
 
     host = get_host()
     known: list[str] = []
     for domain_name in [plugin] if plugin else host.domains.names():
         domain = host.domain(domain_name)
-        preparer = getattr(domain, "prepare_dataset", None)
-        if preparer is None:
+        if type(domain).prepare_dataset is Domain.prepare_dataset:
             continue
-        listed = [entry[0] for entry in domain.datasets()]
+        listed = [entry[0] for entry in call_domain(domain, "datasets")]
         known += listed
         if name in listed:
             cfg = apply_settings(domain.Config(), parse_set_options(set_pairs), "--set")
-            click.echo(str(preparer(name, cfg)))
+            click.echo(str(call_domain(domain, "prepare_dataset", name, cfg)))
             return
     raise ConfigError(f"no installed domain prepares a dataset named {name!r}"
                       f"{did_you_mean(name, known)} (preparable: {', '.join(known) or 'none'})")

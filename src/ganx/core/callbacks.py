@@ -81,9 +81,9 @@ class CallbackList:
                 getattr(entry.callback, method)(self.run, *args)
             except Exception as exc:
                 self.callbacks.remove(entry)
-                log.warning("%s: callback '%s' failed in %s (%s: %s); left out for the rest of"
-                            " this run", entry.owner, entry.name, method, type(exc).__name__,
-                            exc)
+                log.warning("%s: callback '%s' failed in %s during a run of domain '%s' (%s: %s);"
+                            " left out for the rest of this run", entry.owner, entry.name,
+                            method, self.run.plugin, type(exc).__name__, exc)
 
     def run_start(self, step: int) -> None:
         self._each("on_run_start", step)

@@ -366,14 +366,14 @@ class Trainer:
             self.snapshots.last = path
             runlog.truncate_after(self.state.step)
             log.info("resumed %s from %s at step %d", self.plugin, path, self.state.step)
-        else:
+        self.callbacks.run_start(self.state.step)
+        if self.resume is None:
             self._snapshot()
         log.info("training %s on %s (%s%s) for %d steps, batch %d, run dir %s", self.plugin,
                  self.device, self.policy.name,
                  ", channels_last" if self.nets.channels_last else "", c.steps, c.batch_size,
                  self.run_dir)
         self.profiler.first = self.state.step + 1  # a process's first step warms up, unprofiled
-        self.callbacks.run_start(self.state.step)
 
     def _fit(self, runlog: RunLog) -> RunResult:
         self._start(runlog)

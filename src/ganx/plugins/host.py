@@ -63,6 +63,12 @@ class PluginInfo:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def label(self) -> str:
+        """How messages name the plugin: "plugin 'x' (distribution version)"."""
+        where = f"{self.distribution} {self.version}".strip()
+        return f"plugin '{self.name}' ({where})"
+
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -133,7 +139,7 @@ class PluginHost:
         `host.register_plugin(my_module, "mine")`.
         """
         if isinstance(info, str):
-            info = PluginInfo(info, "(in-process)", "")
+            info = PluginInfo(info, "in-process", "")
         if info.name in self.plugins:
             return self._fail(info, f"a plugin named '{info.name}' is already loaded")
         unknown = [a for a in dir(plugin) if a.startswith("ganx_") and a not in hookspecs.HOOK_NAMES
@@ -161,7 +167,7 @@ class PluginHost:
     def _fail(self, info: PluginInfo, message: str) -> PluginInfo:
         info.error = message
         self.plugins.setdefault(info.name, info)
-        text = f"plugin '{info.name}' ({info.distribution} {info.version}) {message}"
+        text = f"{info.label} {message}"
         if self.strict:
             raise PluginError(text)
         self.warn(f"{text}; skipped (GANX_STRICT_PLUGINS=1 raises instead)")
@@ -170,7 +176,7 @@ class PluginHost:
     def _warn(self, info: PluginInfo, message: str) -> None:
         """A load-time problem that leaves the plugin loaded (raises under strict loading)."""
         info.warnings.append(message)
-        text = f"plugin '{info.name}' ({info.distribution} {info.version}): {message}"
+        text = f"{info.label}: {message}"
         if self.strict:
             raise PluginError(text)
         self.warn(text)
