@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from ganx.core.errors import ConfigError
-from ganx.plugins.image.tiling import restore_image
+from ganx.nn import restore_image
 from ganx.plugins.medical.dicom_io import read_dicom
 from ganx.plugins.medical.domain import MedicalConfig, MedicalDomain
 from ganx.plugins.medical.restore import restore_files

@@ -5,15 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = inputs
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
-        width = hidden
-    layers.append(nn.Linear(width, outputs))
-    return nn.Sequential(*layers)
+from ganx.nn import MLP
 
 
 class Generator(nn.Module):
@@ -21,7 +13,7 @@ class Generator(nn.Module):
 
     def __init__(self, latent_dim: int, hidden: int, depth: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.net = _mlp(latent_dim, hidden, depth, 2)
+        self.net = MLP(latent_dim, 2, hidden, depth)
         self.scale = scale
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -33,7 +25,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, hidden: int, depth: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.net = _mlp(2, hidden, depth, 1)
+        self.net = MLP(2, 1, hidden, depth)
         self.scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

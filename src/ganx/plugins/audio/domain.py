@@ -11,6 +11,11 @@ from typing import Any, ClassVar, Literal
 from ganx.core.config import DomainConfig
 from ganx.core.domain import Domain
 from ganx.core.errors import ConfigError
+from ganx.restoration import RestorationTask
+
+RESTORATION = RestorationTask(given="audio",
+                              pass_hint="it (ganx sample RUN --input FILE_OR_FOLDER)",
+                              restores="recordings", generates="audio")
 
 SEGMENT_MULTIPLE = 1024
 
@@ -321,11 +326,9 @@ class AudioDomain(Domain):
     # -- batches, restoration inputs and losses --------------------------------------------------
 
     def sample_latent(self, cfg: AudioConfig, n: int, *, device, generator):
-        if cfg.task == "generate":
-            return super().sample_latent(cfg, n, device=device, generator=generator)
-        import torch
-
-        return torch.empty(n, 0, device=device)  # restoration generators take no noise
+        if RESTORATION.restoring(cfg):
+            return RESTORATION.sample_latent(n, device)  # restoration generators take no noise
+        return super().sample_latent(cfg, n, device=device, generator=generator)
 
     def mel(self, cfg: AudioConfig, wave):
         """The vocoder's log-mel spectrogram of (N, 1, T) waveforms: (N, n_mels, T // hop)."""
@@ -356,8 +359,7 @@ class AudioDomain(Domain):
             terms["mel"] = cfg.mel_weight * (mel(fake) - mel(real)).abs().mean()
         if cfg.stft_weight > 0:
             terms["stft"] = cfg.stft_weight * multi_resolution_stft_loss(fake, real)
-        if cfg.wave_weight:
-            terms["wave_l1"] = cfg.wave_weight * (fake - real).abs().mean()
+        terms.update(RESTORATION.l1_loss(real, fake, cfg.wave_weight, name="wave_l1"))
         return terms
 
     # -- sampling, writing, metrics --------------------------------------------------------------
@@ -378,13 +380,7 @@ class AudioDomain(Domain):
 
                 return to_waveform(out, cfg.segment, cfg.sample_rate)
             return out
-        if reference is None:
-            raise ConfigError(f"task={cfg.task} restores given audio; pass it"
-                              " (ganx sample RUN --input FILE_OR_FOLDER)")
-        import torch
-
-        _, (condition,) = reference
-        return generator_net(torch.empty(n, 0, device=device), condition[:n])
+        return RESTORATION.generate(cfg, generator_net, n, device=device, reference=reference)
 
     def write_samples(self, cfg: AudioConfig, samples, out_dir: Path, tag: str,
                       reference=None) -> list[Path]:
@@ -413,6 +409,7 @@ class AudioDomain(Domain):
 
     def restore_files(self, cfg: AudioConfig, generator_net, source: Path, out_dir: Path,
                       device) -> list[Path]:
-        from .restore_files import restore_files
+        from .restore_files import audio_restorer
 
-        return restore_files(self, cfg, generator_net, source, out_dir, device)
+        return RESTORATION.restore_files(cfg, audio_restorer(self, cfg, generator_net, device),
+                                         source, out_dir)

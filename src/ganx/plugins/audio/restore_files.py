@@ -8,12 +8,11 @@ Each window is denoised (task=denoise) or turned into its log-mel spectrogram an
 overlap). The result is resampled to the file's own rate, with the file's own number of frames,
 and written as a 16-bit WAV under the output folder, keeping the folder structure. A mono model
 treats every channel of a multi-channel file on its own. Unreadable files are skipped with a
-warning.
+warning (the walk over the files is `ganx.restoration.FileRestorer`).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganx.core.errors import ConfigError
+from ganx.restoration import FileRestorer, SkipInput
 
-from .sources import PEAK, SILENCE, list_audio_files, read_audio, resample
-
-log = logging.getLogger("ganx")
+from .sources import AUDIO_EXTENSIONS, PEAK, SILENCE, read_audio, resample
 
 
 @torch.no_grad()
@@ -56,30 +53,17 @@ def restore_wave(domain: Any, cfg: Any, generator: torch.nn.Module, wave: torch.
     return out[..., hop: hop + total]
 
 
-def _inputs(source: Path) -> tuple[Path, list[Path]]:
-    if source.is_file():
-        return source.parent, [source]
-    if source.is_dir():
-        files = list_audio_files(source)
-        if not files:
-            raise ConfigError(f"--input {source}: no audio files found")
-        return source, files
-    raise ConfigError(f"--input {source}: no such file or folder")
-
-
 def restore_file(domain: Any, cfg: Any, generator: torch.nn.Module, path: Path,
-                 device: torch.device) -> tuple[np.ndarray, int] | None:
-    """One restored file as float32 (frames, channels) at its own rate, or None (reported)."""
+                 device: torch.device) -> tuple[np.ndarray, int]:
+    """One restored file as float32 (frames, channels) at its own rate; SkipInput when it
+    cannot be used."""
     try:
         wave, rate = read_audio(path)
     except ValueError as exc:
-        log.warning("skipping %s: %s", path, exc)
-        return None
+        raise SkipInput(str(exc)) from None
     channels = wave.shape[0]
     if cfg.channels != 1 and channels != cfg.channels:
-        log.warning("skipping %s: %d channels; this run restores %d-channel audio", path,
-                    channels, cfg.channels)
-        return None
+        raise SkipInput(f"{channels} channels; this run restores {cfg.channels}-channel audio")
     x = resample(wave, rate, cfg.sample_rate)
     peak = float(np.abs(x).max())
     scale = PEAK / peak if cfg.normalize and peak >= SILENCE else 1.0
@@ -93,23 +77,19 @@ def restore_file(domain: Any, cfg: Any, generator: torch.nn.Module, path: Path,
     return np.ascontiguousarray(restored.T), rate
 
 
-def restore_files(domain: Any, cfg: Any, generator: torch.nn.Module, source: Path,
-                  out_dir: Path, device: torch.device) -> list[Path]:
+def _write(restored: tuple[np.ndarray, int], path: Path) -> None:
     import soundfile as sf
 
-    if cfg.task == "generate":
-        raise ConfigError("--input restores recordings; this run generates audio (task=generate)")
-    root, files = _inputs(source)
-    written = []
-    for path in files:
-        result = restore_file(domain, cfg, generator, path, device)
-        if result is None:
-            continue
-        data, rate = result
-        target = out_dir / path.relative_to(root).with_suffix(".wav")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(target), np.clip(data, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
-        written.append(target)
-    if not written:
-        raise ConfigError(f"--input {source}: no file could be restored (see the warnings)")
-    return written
+    data, rate = restored
+    sf.write(str(path), np.clip(data, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
+
+
+def audio_restorer(domain: Any, cfg: Any, generator: torch.nn.Module, device: torch.device
+                   ) -> FileRestorer[tuple[np.ndarray, int]]:
+    """The `--input` walk of a restoration run: audio files in, 16-bit WAV files out."""
+
+    def restore(path: Path) -> tuple[np.ndarray, int]:
+        return restore_file(domain, cfg, generator, path, device)
+
+    return FileRestorer(suffixes=AUDIO_EXTENSIONS, output_suffix=".wav", restore=restore,
+                        write=_write, kind="audio")

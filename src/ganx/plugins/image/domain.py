@@ -11,6 +11,11 @@ from typing import Any, ClassVar, Literal
 from ganx.core.config import DomainConfig
 from ganx.core.domain import Domain
 from ganx.core.errors import ConfigError
+from ganx.restoration import RestorationTask
+
+RESTORATION = RestorationTask(given="images",
+                              pass_hint="them (ganx sample RUN --input FILE_OR_FOLDER)",
+                              restores="images", generates="them")
 
 
 @dataclass
@@ -87,7 +92,7 @@ class ImageDomain(Domain):
             changes["channels"] = channels
         elif cfg.channels not in (1, 3):
             raise ConfigError(f"channels {cfg.channels}: use 1, 3 or 0 (from the data)")
-        from .diffaugment import parse_policy
+        from ganx.nn import parse_policy
 
         try:
             parse_policy(cfg.augment)
@@ -129,37 +134,35 @@ class ImageDomain(Domain):
 
     def build_generator(self, cfg: ImageConfig):
         if cfg.task != "generate":
-            from .corruptions import input_channels
-            from .unet import UNetGenerator
+            from ganx.nn import UNetGenerator, input_channels
 
             return UNetGenerator(input_channels(cfg.task, cfg.channels), cfg.channels,
                                  cfg.resolution, cfg.width, cfg.task)
         classes = cfg.num_classes if cfg.conditional else 0
         if cfg.arch == "resnet":
-            from .resnet import ResNetGenerator
+            from ganx.nn import ResNetGenerator
 
             return ResNetGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width,
                                    classes)
-        from .dcgan import DCGANGenerator
+        from ganx.nn import DCGANGenerator
 
         return DCGANGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width, classes)
 
     def build_discriminator(self, cfg: ImageConfig):
-        from .diffaugment import AugmentedDiscriminator, parse_policy
+        from ganx.nn import AugmentedDiscriminator, parse_policy
 
         if cfg.task != "generate":
-            from .corruptions import input_channels
-            from .unet import PatchDiscriminator
+            from ganx.nn import PatchDiscriminator, input_channels
 
             d = PatchDiscriminator(cfg.channels, input_channels(cfg.task, cfg.channels),
                                    cfg.width)
         elif cfg.arch == "resnet":
-            from .resnet import ResNetDiscriminator
+            from ganx.nn import ResNetDiscriminator
 
             d = ResNetDiscriminator(cfg.channels, cfg.resolution, cfg.width,
                                     cfg.num_classes if cfg.conditional else 0)
         else:
-            from .dcgan import DCGANDiscriminator
+            from ganx.nn import DCGANDiscriminator
 
             d = DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
                                    cfg.num_classes if cfg.conditional else 0,
@@ -173,37 +176,31 @@ class ImageDomain(Domain):
     # -- restoration: corrupted inputs are the generator's condition ----------------------------
 
     def sample_latent(self, cfg: ImageConfig, n: int, *, device, generator):
-        if cfg.task == "generate":
-            return super().sample_latent(cfg, n, device=device, generator=generator)
-        import torch
-
-        return torch.empty(n, 0, device=device)  # the U-Net needs no noise
+        if RESTORATION.restoring(cfg):
+            return RESTORATION.sample_latent(n, device)  # the U-Net needs no noise
+        return super().sample_latent(cfg, n, device=device, generator=generator)
 
     def prepare_batch(self, cfg: ImageConfig, batch):
         real, cond = super().prepare_batch(cfg, batch)
         if cfg.task == "generate":
             return real, cond
-        from .corruptions import corrupt
+        from ganx.nn import corrupt
 
         corrupted = corrupt(real, cfg.task, mask_size=cfg.mask_size, noise_std=cfg.noise_std,
                             scale=cfg.scale)
         return real, (corrupted,)
 
     def extra_generator_losses(self, cfg: ImageConfig, real, conditions, fake):
-        if cfg.task == "generate" or cfg.l1_weight == 0:
+        if not RESTORATION.restoring(cfg):
             return {}
-        return {"l1": cfg.l1_weight * (fake.float() - real).abs().mean()}
+        return RESTORATION.l1_loss(real, fake, cfg.l1_weight)
 
     def generate(self, cfg: ImageConfig, generator_net, n: int, *, device, rng, reference=None,
                  first: int = 0):
         import torch
 
-        if cfg.task != "generate":
-            if reference is None:
-                raise ConfigError(f"task={cfg.task} restores given images; pass them"
-                                  " (ganx sample RUN --input FILE_OR_FOLDER)")
-            _, (corrupted,) = reference
-            return generator_net(torch.empty(n, 0, device=device), corrupted[:n])
+        if RESTORATION.restoring(cfg):
+            return RESTORATION.generate(cfg, generator_net, n, device=device, reference=reference)
         z = self.sample_latent(cfg, n, device=device, generator=rng)
         if not cfg.conditional:
             return generator_net(z)
@@ -223,7 +220,7 @@ class ImageDomain(Domain):
 
         path = out_dir / f"{tag}.png"
         if cfg.task != "generate" and reference is not None:
-            from .corruptions import visible
+            from ganx.nn import visible
 
             real, (corrupted,) = reference
             n = len(samples)
@@ -236,9 +233,10 @@ class ImageDomain(Domain):
 
     def restore_files(self, cfg: ImageConfig, generator_net, source: Path, out_dir: Path,
                       device) -> list[Path]:
-        from .restore_files import restore_files
+        from .restore_files import image_restorer
 
-        return restore_files(cfg, generator_net, source, out_dir, device)
+        return RESTORATION.restore_files(cfg, image_restorer(cfg, generator_net, device), source,
+                                         out_dir)
 
     def datasets(self) -> list[tuple[str, str, str | None]]:
         from . import sources

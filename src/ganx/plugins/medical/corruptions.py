@@ -11,7 +11,7 @@ Noise models of `task=denoise` (all in image space, on the slices the network se
   on the normalised intensity (0..1 of the robust range).
 - Radiographs: additive Gaussian noise of standard deviation `noise_sigma`, normalised units.
 
-`task=inpaint` reuses the image domain's square holes (`ganx.plugins.image.corruptions`).
+`task=inpaint` makes the image domain's square holes (`ganx.nn.inpaint`).
 Randomness comes from torch's global generator, which the engine seeds and checkpoints.
 """
 
@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from ganx.plugins.image.corruptions import inpaint
+from ganx.nn import inpaint
 
 from .intensity import window_range
 

@@ -12,6 +12,11 @@ from typing import Any, ClassVar, Literal
 from ganx.core.config import DomainConfig
 from ganx.core.domain import Domain
 from ganx.core.errors import ConfigError
+from ganx.restoration import RestorationTask
+
+RESTORATION = RestorationTask(given="slices",
+                              pass_hint="volumes with ganx sample RUN --input VOLUME_OR_FOLDER",
+                              restores="volumes", generates="slices")
 
 Window = Literal["soft_tissue", "brain", "lung", "bone", "full"]
 
@@ -149,55 +154,53 @@ class MedicalDomain(Domain):
 
         return real, (corrupt(real, cfg),)
 
-    # -- networks: the image domain's, by import --------------------------------------------------
+    # -- networks: ganx.nn's, as the image domain builds them --------------------------------------
 
     def build_generator(self, cfg: MedicalConfig):
         if cfg.task != "generate":
-            from ganx.plugins.image.unet import UNetGenerator
+            from ganx.nn import UNetGenerator
 
             from .corruptions import input_channels
 
             return UNetGenerator(input_channels(cfg.task), 1, cfg.resolution, cfg.width,
                                  cfg.task)
         if cfg.arch == "resnet":
-            from ganx.plugins.image.resnet import ResNetGenerator
+            from ganx.nn import ResNetGenerator
 
             return ResNetGenerator(cfg.latent_dim, channels(cfg), cfg.resolution, cfg.width)
-        from ganx.plugins.image.dcgan import DCGANGenerator
+        from ganx.nn import DCGANGenerator
 
         return DCGANGenerator(cfg.latent_dim, channels(cfg), cfg.resolution, cfg.width)
 
     def build_discriminator(self, cfg: MedicalConfig):
-        from ganx.plugins.image.diffaugment import AugmentedDiscriminator, parse_policy
+        from ganx.nn import AugmentedDiscriminator, parse_policy
 
         if cfg.task != "generate":
-            from ganx.plugins.image.unet import PatchDiscriminator
+            from ganx.nn import PatchDiscriminator
 
             from .corruptions import input_channels
 
             d = PatchDiscriminator(1, input_channels(cfg.task), cfg.width)
         elif cfg.arch == "resnet":
-            from ganx.plugins.image.resnet import ResNetDiscriminator
+            from ganx.nn import ResNetDiscriminator
 
             d = ResNetDiscriminator(channels(cfg), cfg.resolution, cfg.width)
         else:
-            from ganx.plugins.image.dcgan import DCGANDiscriminator
+            from ganx.nn import DCGANDiscriminator
 
             d = DCGANDiscriminator(channels(cfg), cfg.resolution, cfg.width)
         policy = parse_policy(cfg.augment)
         return AugmentedDiscriminator(d, policy) if policy else d
 
     def sample_latent(self, cfg: MedicalConfig, n: int, *, device, generator):
-        if cfg.task == "generate":
-            return super().sample_latent(cfg, n, device=device, generator=generator)
-        import torch
-
-        return torch.empty(n, 0, device=device)  # the U-Net needs no noise
+        if RESTORATION.restoring(cfg):
+            return RESTORATION.sample_latent(n, device)  # the U-Net needs no noise
+        return super().sample_latent(cfg, n, device=device, generator=generator)
 
     def extra_generator_losses(self, cfg: MedicalConfig, real, conditions, fake):
-        if cfg.task == "generate" or cfg.l1_weight == 0:
+        if not RESTORATION.restoring(cfg):
             return {}
-        return {"l1": cfg.l1_weight * (fake.float() - real).abs().mean()}
+        return RESTORATION.l1_loss(real, fake, cfg.l1_weight)
 
     def default_metrics(self, cfg: MedicalConfig):
         return ["medical-fid"] if cfg.task == "generate" else ["medical-restoration"]
@@ -206,14 +209,8 @@ class MedicalDomain(Domain):
 
     def generate(self, cfg: MedicalConfig, generator_net, n: int, *, device, rng,
                  reference=None):
-        import torch
-
-        if cfg.task != "generate":
-            if reference is None:
-                raise ConfigError(f"task={cfg.task} restores given slices; pass volumes with"
-                                  " ganx sample RUN --input VOLUME_OR_FOLDER")
-            _, (corrupted,) = reference
-            return generator_net(torch.empty(n, 0, device=device), corrupted[:n])
+        if RESTORATION.restoring(cfg):
+            return RESTORATION.generate(cfg, generator_net, n, device=device, reference=reference)
         return generator_net(self.sample_latent(cfg, n, device=device, generator=rng))
 
     def write_samples(self, cfg: MedicalConfig, samples, out_dir: Path, tag: str,
@@ -268,7 +265,7 @@ def _validate(cfg: MedicalConfig) -> None:
         raise ConfigError(f"dose_fraction {cfg.dose_fraction}: use a share between 0 and 1")
     if cfg.ct_noise_hu < 0 or cfg.noise_sigma < 0:
         raise ConfigError("ct_noise_hu and noise_sigma must not be negative")
-    from ganx.plugins.image.diffaugment import parse_policy
+    from ganx.nn import parse_policy
 
     try:
         parse_policy(cfg.augment)

@@ -2,9 +2,10 @@
 
 A restoration model learns noise and anatomy at one scale: training slices have square pixels
 of fov_mm / resolution mm. A slice of another pixel size is resampled to that scale (bilinear,
-antialiased: the resampling of training), restored in overlapping tiles of `resolution` pixels,
-and resampled back onto its own grid, so the output has exactly the input's shape. Inpainting
-keeps the known pixels of the input at its own resolution and fills only the holes.
+antialiased: the resampling of training), restored in overlapping tiles of `resolution` pixels
+(`ganx.nn.restore_image`), and resampled back onto its own grid, so the output has exactly the
+input's shape. Inpainting keeps the known pixels of the input at its own resolution and fills
+only the holes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganx.plugins.image.tiling import restore_image
+from ganx.nn import restore_image
 
 from . import slicing
 

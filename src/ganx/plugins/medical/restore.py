@@ -3,13 +3,14 @@
 Each NIfTI volume, DICOM series or DICOM image is scaled as in training (CT window, MR robust
 percentiles, radiograph VOI) and cut into slices along the run's axis. Each slice is resampled
 to the pixel size the model was trained at (fov_mm / resolution), restored in overlapping
-tiles of `resolution` pixels blended with a Hann window (the image domain's tiling), and
+tiles of `resolution` pixels blended with a Hann window (`ganx.nn.restore_image`), and
 resampled back onto its own grid (`native`). The restored slices are put back into the volume's
 own voxel order and written as float32 NIfTI in the input's physical units (HU for CT, clipped
 to the run's window; for MR and radiographs the input's own intensity scale, within its robust
 range), with the input's affine and, for NIfTI inputs, its header geometry (qform, sform,
 units; free-text fields and extensions are dropped). inpaint takes the holes of every input,
-NIfTI or DICOM, from a NIfTI mask named after its output (`masks`).
+NIfTI or DICOM, from a NIfTI mask named after its output (`masks`). The loop over the volumes
+is `ganx.restoration.restore_each`; unusable files are reported together, as for `--data`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganx.core.errors import ConfigError
+from ganx.restoration import SkipInput, Skipped, restore_each
 
 from . import masks, slicing, sources
 from .extract import volume_scaling
@@ -133,41 +134,50 @@ def write_nifti(volume: Volume, data: np.ndarray, path: Path) -> None:
 
 def restore_files(cfg, generator: torch.nn.Module, source: Path, out_dir: Path,
                   device: torch.device) -> list[Path]:
-    if cfg.task == "generate":
-        raise ConfigError("--input restores volumes; this run generates slices (task=generate)")
+    from .domain import RESTORATION
+
+    RESTORATION.require_restoring(cfg)
     inputs = sources.folder_inputs(source, (), what="--input")
     if training_pixel_mm(cfg) is None:
         log.warning("the run's config has no fov_mm: slices are restored at their own pixel size,"
                     " not resampled to the training pixel size")
     root = source if source.is_dir() else source.parent
-    written: list[Path] = []
-    skipped: list[str] = []
-    for item in sources.iter_volumes(inputs, cfg.modality, cfg.frame):
-        if isinstance(item, tuple):
-            skipped.append(f"{item[0]}: {item[1]}")
-            continue
-        try:
-            holes = masks.holes(item, output_stem(item)) if cfg.task == "inpaint" else None
-            restored = restore_volume(cfg, generator, item, device, holes)
-        except SkipFile as exc:
-            skipped.append(f"{item.path}: {exc}")
-            continue
-        target = out_dir / _output_name(item, root)
-        write_nifti(item, restored, target)
-        written.append(target)
-        if cfg.write_dicom:
-            from .dicom_writer import write_series
-            from .writer import display_range
 
-            data = restored if restored.ndim == 3 else restored[:, :, None]
-            written += write_series(data, item.affine, item.modality or cfg.modality,
-                                    target.with_name(target.name[: -len(".nii.gz")] + "-dicom"),
-                                    "ganx restored", _window(cfg, item, display_range(cfg)))
-    sources.report_skipped(skipped, str(source))
+    def restore(volume: Volume) -> np.ndarray:
+        try:
+            holes = masks.holes(volume, output_stem(volume)) if cfg.task == "inpaint" else None
+            return restore_volume(cfg, generator, volume, device, holes)
+        except SkipFile as exc:
+            raise SkipInput(str(exc)) from None
+
+    def write(volume: Volume, restored: np.ndarray) -> list[Path]:
+        target = out_dir / _output_name(volume, root)
+        write_nifti(volume, restored, target)
+        if not cfg.write_dicom:
+            return [target]
+        return [target, *_write_dicom(cfg, volume, restored, target)]
+
+    volumes = (Skipped(*item) if isinstance(item, tuple) else item
+               for item in sources.iter_volumes(inputs, cfg.modality, cfg.frame))
+    written, skipped = restore_each(volumes, restore, write, path_of=lambda volume: volume.path,
+                                    on_skip=None)
+    reasons = [str(skip) for skip in skipped]
+    sources.report_skipped(reasons, str(source))
     if not written:
         raise sources.nothing_usable(f"--input {source}", len(inputs.nifti) + len(inputs.dicom),
-                                     skipped)
+                                     reasons)
     return written
+
+
+def _write_dicom(cfg, volume: Volume, restored: np.ndarray, target: Path) -> list[Path]:
+    """The restored volume as an anonymous DICOM series beside its NIfTI `target`."""
+    from .dicom_writer import write_series
+    from .writer import display_range
+
+    data = restored if restored.ndim == 3 else restored[:, :, None]
+    return write_series(data, volume.affine, volume.modality or cfg.modality,
+                        target.with_name(target.name[: -len(".nii.gz")] + "-dicom"),
+                        "ganx restored", _window(cfg, volume, display_range(cfg)))
 
 
 def _window(cfg, volume: Volume, default: tuple[float, float]) -> tuple[float, float]:

@@ -44,6 +44,13 @@ def _spectral(module: nn.Module) -> nn.Module:
 
 
 class DCGANGenerator(nn.Module):
+    """Latent (N, latent_dim) to images (N, channels, resolution, resolution) in [-1, 1].
+
+    `resolution` is a power of two from 16 up; `width` is the channels of the last hidden layer
+    (ngf in the paper), doubled at each coarser level. With `num_classes`, call it as
+    `G(z, labels)`: a learned label embedding is concatenated to z.
+    """
+
     def __init__(self, latent_dim: int, channels: int, resolution: int, width: int = 64,
                  num_classes: int = 0) -> None:
         super().__init__()
@@ -67,10 +74,18 @@ class DCGANGenerator(nn.Module):
             if labels is None:
                 raise ValueError("this generator is class-conditional: pass labels")
             z = torch.cat([z, self.embed(labels)], dim=1)
-        return self.net(z[:, :, None, None])
+        images: torch.Tensor = self.net(z[:, :, None, None])
+        return images
 
 
 class DCGANDiscriminator(nn.Module):
+    """Images (N, channels, resolution, resolution) to one logit each, shape (N,).
+
+    `width` is the channels of the first layer (ndf in the paper), doubled at each level.
+    `spectral=True`: spectral normalisation on every layer and no BatchNorm (SN-DCGAN). With
+    `num_classes`, call it as `D(x, labels)`: a projection term is added to the logit.
+    """
+
     def __init__(self, channels: int, resolution: int, width: int = 64,
                  num_classes: int = 0, spectral: bool = False) -> None:
         super().__init__()
@@ -93,7 +108,7 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
-        logits = self.head(h).flatten(1).squeeze(1)
+        logits: torch.Tensor = self.head(h).flatten(1).squeeze(1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this discriminator is class-conditional: pass labels")

@@ -13,9 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 POLICIES = ("color", "translation", "cutout")
+"""The transforms a policy may name; they are applied in the order the policy lists them."""
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
+    """The transforms named in a comma-separated policy such as "color,translation" (empty: none);
+    a ValueError names the first unknown one and the valid names."""
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = [p for p in parts if p not in POLICIES]
     if unknown:
@@ -75,4 +78,5 @@ class AugmentedDiscriminator(nn.Module):
         if self.training:
             for name in self.policy:
                 x = TRANSFORMS[name](x)
-        return self.discriminator(x, *conditions)
+        logits: torch.Tensor = self.discriminator(x, *conditions)
+        return logits

@@ -18,6 +18,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 class UpBlock(nn.Module):
+    """A generator residual block that doubles the resolution: (N, c_in, H, W) to
+    (N, c_out, 2H, 2W)."""
+
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
         self.bn1, self.bn2 = nn.BatchNorm2d(c_in), nn.BatchNorm2d(c_out)
@@ -28,10 +31,14 @@ class UpBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2, mode="nearest")
         h = self.conv2(F.relu(self.bn2(self.conv1(h))))
-        return h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
+        out: torch.Tensor = h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return out
 
 
 class DownBlock(nn.Module):
+    """A spectrally normalised discriminator residual block; `down` halves the resolution with
+    average pooling, `first` marks the block that sees raw pixels (no ReLU before it)."""
+
     def __init__(self, c_in: int, c_out: int, down: bool, first: bool = False) -> None:
         super().__init__()
         self.down, self.first = down, first
@@ -53,6 +60,12 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
+    """Latent (N, latent_dim) to images (N, channels, resolution, resolution) in [-1, 1].
+
+    Every residual block has `2 * width` channels. With `num_classes`, call it as
+    `G(z, labels)`: a learned label embedding is concatenated to z.
+    """
+
     def __init__(self, latent_dim: int, channels: int, resolution: int, width: int = 128,
                  num_classes: int = 0) -> None:
         super().__init__()
@@ -71,10 +84,15 @@ class ResNetGenerator(nn.Module):
                 raise ValueError("this generator is class-conditional: pass labels")
             z = torch.cat([z, self.embed(labels)], dim=1)
         h = self.linear(z).view(-1, self.width, 4, 4)
-        return self.out(self.blocks(h))
+        images: torch.Tensor = self.out(self.blocks(h))
+        return images
 
 
 class ResNetDiscriminator(nn.Module):
+    """Images (N, channels, resolution, resolution) to one logit each, shape (N,); spectral
+    normalisation on every layer. With `num_classes`, call it as `D(x, labels)`: the projection
+    term <embed(labels), features> is added to the logit."""
+
     def __init__(self, channels: int, resolution: int, width: int = 128,
                  num_classes: int = 0) -> None:
         super().__init__()
@@ -88,7 +106,7 @@ class ResNetDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = F.relu(self.blocks(x)).sum(dim=(2, 3))
-        logits = self.linear(h).squeeze(1)
+        logits: torch.Tensor = self.linear(h).squeeze(1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this discriminator is class-conditional: pass labels")

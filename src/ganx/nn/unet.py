@@ -87,4 +87,5 @@ class PatchDiscriminator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, corrupted: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, corrupted], dim=1)).flatten(1)
+        logits: torch.Tensor = self.net(torch.cat([x, corrupted], dim=1)).flatten(1)
+        return logits

@@ -21,6 +21,8 @@ def input_channels(task: str, channels: int) -> int:
 
 
 def inpaint(images: torch.Tensor, mask_size: float) -> torch.Tensor:
+    """(N, C, H, W) to (N, C + 1, H, W): one square hole per image, side `mask_size` x the
+    shorter side, filled with 0, and the known-pixel mask (1 = known) as the last channel."""
     n, _, h, w = images.shape
     side = max(1, round(mask_size * min(h, w)))
     top = torch.randint(0, h - side + 1, (n, 1, 1), device=images.device)
@@ -33,16 +35,20 @@ def inpaint(images: torch.Tensor, mask_size: float) -> torch.Tensor:
 
 
 def denoise(images: torch.Tensor, noise_std: float) -> torch.Tensor:
+    """`images` plus Gaussian noise of standard deviation `noise_std`, clamped to [-1, 1]."""
     return (images + noise_std * torch.randn_like(images)).clamp_(-1, 1)
 
 
 def superres(images: torch.Tensor, scale: int) -> torch.Tensor:
+    """`images` average-pooled by `scale` and upsampled back (bilinear) to their own size."""
     small = F.avg_pool2d(images, scale)
     return F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def corrupt(images: torch.Tensor, task: str, *, mask_size: float, noise_std: float,
             scale: int) -> torch.Tensor:
+    """The corrupted input of restoration `task` (inpaint, denoise or superres) for clean
+    `images`; a ValueError for another task."""
     if task == "inpaint":
         return inpaint(images, mask_size)
     if task == "denoise":

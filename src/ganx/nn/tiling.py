@@ -2,8 +2,9 @@
 
 The image is padded so that tiles of the model's resolution, half a tile apart, cover it; each
 tile is restored, and the overlapping outputs are blended with a Hann window, so tile borders
-leave no seams (every pixel is a smooth mix of the tiles that cover it). Used by every domain
-that restores a user's own images slice by slice (image, medical).
+leave no seams (every pixel is a smooth mix of the tiles that cover it). Used to restore a
+user's own files of any size with a model trained on fixed-size crops (the image domain's
+photos, the medical domain's slices).
 """
 
 from __future__ import annotations
