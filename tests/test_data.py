@@ -5,7 +5,6 @@ import torch
 from torch.utils.data import Dataset
 
 from ganx.core.data import DeviceTensorSource, StreamingSource, make_source
-from ganx.core.errors import ConfigError
 
 CPU = torch.device("cpu")
 

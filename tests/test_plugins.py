@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from ganx.core.errors import GanxError
 from ganx.plugins.host import PluginError, PluginHost
 
 from .conftest import run_ganx
@@ -170,3 +171,43 @@ def test_cli_answers_without_importing_torch(args):
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+TORCH_AT_LOAD = """
+import torch  # at module level: what the docs ask plugin authors not to do
+import ganx
+"""
+
+MISSPELT_METRIC = """
+import ganx
+
+@ganx.hookimpl
+def ganx_register_metrics(register):
+    register("rows-fid", "json:dumpz")
+    register("rows-kid", "no_such_module_anywhere:kid")
+    register("rows-ok", "json:dumps")
+"""
+
+
+def test_a_plugin_that_imports_torch_when_it_loads_is_named(make_dist, tmp_path):
+    site = make_dist("ganx-heavy", "heavy_plugin", TORCH_AT_LOAD)
+    done = run_ganx("plugins", env={"PYTHONPATH": str(site)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    before, block = done.stdout.split("ganx-heavy  (ganx-heavy 1.0)")
+    assert "warning: imports torch when it loads (" in block and "load time:" in block
+    assert "imports torch" not in before  # no built-in plugin does
+
+
+def test_lazy_references_are_checked_when_the_plugin_loads(make_dist, monkeypatch):
+    site = make_dist("ganx-rows", "rows_plugin", MISSPELT_METRIC)
+    host, warnings = _host_from(site, monkeypatch)
+    assert warnings == [
+        "plugin 'ganx-rows' (ganx-rows 1.0): metric 'rows-fid': 'json:dumpz': module 'json'"
+        " defines no 'dumpz'; did you mean 'dump'?",
+        "plugin 'ganx-rows' (ganx-rows 1.0): metric 'rows-kid': 'no_such_module_anywhere:kid':"
+        " there is no module 'no_such_module_anywhere'",
+    ]
+    assert host.metrics.get("rows-ok")({"a": 1}) == '{"a": 1}'
+    with pytest.raises(GanxError, match=r"metric 'rows-fid' of plugin 'ganx-rows': cannot load"
+                                        r" 'json:dumpz' \(AttributeError"):
+        host.metrics.get("rows-fid")

@@ -14,9 +14,11 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from ganx.core.callbacks import Callback, RunInfo
 from ganx.core.config import DomainConfig, TrainConfig
-from ganx.core.domain import Domain
+from ganx.core.domain import DiscriminatorOutput, Domain
 from ganx.core.errors import CheckpointError, ConfigError, GanxError, RunError
+from ganx.core.protocols import AdversarialLoss, Metric
 from ganx.plugins.hookspecs import hookimpl
 
 try:
@@ -38,12 +40,17 @@ _LAZY = {
 }
 
 __all__ = [
+    "AdversarialLoss",
+    "Callback",
     "CheckpointError",
     "ConfigError",
+    "DiscriminatorOutput",
     "Domain",
     "DomainConfig",
     "GanxError",
+    "Metric",
     "RunError",
+    "RunInfo",
     "RunResult",
     "TrainConfig",
     "TrainedGenerator",

@@ -6,21 +6,18 @@ built-in `engine` plugin (`ganx.plugins.engine`), through the same hook third pa
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from .domain import DiscriminatorOutput
 from .errors import ConfigError
+from .protocols import AdversarialLoss
 
-
-class AdversarialLoss(Protocol):
-    """What a registered loss provides. Logits arrive as fp32 tensors of any shape."""
-
-    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor: ...
-
-    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor: ...
+__all__ = ["AdversarialLoss", "Hinge", "LeastSquares", "Minimax", "NonSaturating", "Wasserstein",
+           "d_loss_over", "feature_matching", "g_loss_over", "gradient_penalty", "r1_penalty",
+           "split_output"]
 
 
 class NonSaturating:

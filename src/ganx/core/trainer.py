@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from .networks import Networks, build_networks, checked_module
 from .phases import Accumulator, StepRunner
 from .precision import PrecisionPolicy, auto_precision
 from .profiling import StepProfiler
+from .protocols import Metric
 from .runlog import RunLog
 from .sampling import (
     Reference,
@@ -49,9 +50,6 @@ from .snapshots import Snapshots, TrainingState, find_resume_snapshot, restore, 
 from .validate import check_train_config
 
 log = logging.getLogger("ganx")
-
-Metric = Callable[[torch.Tensor, torch.Tensor, Any], Mapping[str, float]]
-"""A metric: (generated samples, real samples, domain config) -> {name: value}, on CPU tensors."""
 
 __all__ = ["Metric", "RunResult", "Trainer", "find_resume_snapshot"]
 

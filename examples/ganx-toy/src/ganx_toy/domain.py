@@ -70,7 +70,8 @@ class ToyDomain(ganx.Domain):
     def default_metrics(self, cfg: ToyConfig):
         return ["toy-modes"]
 
-    def write_samples(self, cfg: ToyConfig, samples, out_dir: Path, tag: str) -> list[Path]:
+    def write_samples(self, cfg: ToyConfig, samples, out_dir: Path, tag: str,
+                      reference=None) -> list[Path]:
         from . import mixtures
         from .plot import scatter_png
 

@@ -347,7 +347,8 @@ class AudioDomain(Domain):
             return real, (self.mel(cfg, real),)
         return real, cond
 
-    def extra_generator_losses(self, cfg: AudioConfig, real, conditions, fake):
+    def extra_generator_losses(self, cfg: AudioConfig, real, conditions, fake,
+                               generator_net=None):
         if cfg.task == "generate":
             return {}
         from .spectral import log_mel, multi_resolution_stft_loss

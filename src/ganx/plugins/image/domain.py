@@ -190,7 +190,8 @@ class ImageDomain(Domain):
                             scale=cfg.scale)
         return real, (corrupted,)
 
-    def extra_generator_losses(self, cfg: ImageConfig, real, conditions, fake):
+    def extra_generator_losses(self, cfg: ImageConfig, real, conditions, fake,
+                               generator_net=None):
         if not RESTORATION.restoring(cfg):
             return {}
         return RESTORATION.l1_loss(real, fake, cfg.l1_weight)

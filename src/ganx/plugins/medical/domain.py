@@ -197,7 +197,8 @@ class MedicalDomain(Domain):
             return RESTORATION.sample_latent(n, device)  # the U-Net needs no noise
         return super().sample_latent(cfg, n, device=device, generator=generator)
 
-    def extra_generator_losses(self, cfg: MedicalConfig, real, conditions, fake):
+    def extra_generator_losses(self, cfg: MedicalConfig, real, conditions, fake,
+                               generator_net=None):
         if not RESTORATION.restoring(cfg):
             return {}
         return RESTORATION.l1_loss(real, fake, cfg.l1_weight)
@@ -208,7 +209,7 @@ class MedicalDomain(Domain):
     # -- sampling ---------------------------------------------------------------------------------
 
     def generate(self, cfg: MedicalConfig, generator_net, n: int, *, device, rng,
-                 reference=None):
+                 reference=None, first: int = 0):
         if RESTORATION.restoring(cfg):
             return RESTORATION.generate(cfg, generator_net, n, device=device, reference=reference)
         return generator_net(self.sample_latent(cfg, n, device=device, generator=rng))

@@ -274,7 +274,8 @@ class TextDomain(Domain):
             return tokenization.register_json(cfg, net.tokenizer_text())
         return tokenization.get(cfg)
 
-    def generate(self, cfg: TextConfig, generator_net, n: int, *, device, rng, reference=None):
+    def generate(self, cfg: TextConfig, generator_net, n: int, *, device, rng, reference=None,
+                 first: int = 0):
         net = _unwrap(generator_net)
         tok = self._tokenizer(cfg, net)
         prompt = tok.encode([cfg.prompt])[0] if cfg.prompt else []
@@ -286,7 +287,8 @@ class TextDomain(Domain):
                                prompt=prompt)
         return tokens.float()
 
-    def write_samples(self, cfg: TextConfig, samples, out_dir: Path, tag: str) -> list[Path]:
+    def write_samples(self, cfg: TextConfig, samples, out_dir: Path, tag: str,
+                      reference=None) -> list[Path]:
         from . import tokenization
         from .writer import write_text
 
