@@ -52,3 +52,16 @@ def test_negative_slope_is_used():
 def test_sizes_that_cannot_be_built_are_refused(args, message):
     with pytest.raises(ValueError, match=message):
         MLP(*args)
+
+
+def test_a_slice_of_an_mlp_is_its_layers():
+    import torch
+
+    from ganx.nn import MLP
+
+    net = MLP(2, 1, hidden=8, depth=2)
+    features = net[:-1]
+    x = torch.randn(5, 2)
+    assert features(x).shape == (5, 8)
+    assert torch.equal(net[-1](features(x)), net(x))
+    assert list(dict(features.named_parameters())) == ["0.weight", "0.bias", "2.weight", "2.bias"]

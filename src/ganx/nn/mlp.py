@@ -8,6 +8,9 @@ snapshots of networks that built one by hand load into it unchanged.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 from torch import nn
 
 
@@ -33,3 +36,10 @@ class MLP(nn.Sequential):
             width = hidden
         layers.append(nn.Linear(width, out_features))
         super().__init__(*layers)
+
+    def __getitem__(self, idx: Any) -> Any:
+        # a slice is a plain nn.Sequential of those layers (with their names), e.g. `net[:-1]`
+        # for a discriminator's features before its output layer
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)
