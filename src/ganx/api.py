@@ -140,7 +140,7 @@ def bench(
 class TrainedGenerator:
     """A generator loaded from a snapshot (its EMA weights), ready to sample."""
 
-    domain: Domain
+    domain: Domain[Any]
     config: DomainConfig
     train_config: TrainConfig
     generator: nn.Module
@@ -160,20 +160,18 @@ class TrainedGenerator:
 
     def restore(self, source: str | Path, out_dir: str | Path) -> list[Path]:
         """Restore the user's own files (a file or a folder) with a restoration run."""
-        from .core.sampling import call_domain
-
-        return call_domain(self.domain, "restore_files", self.config, self.generator,
-                           Path(source), Path(out_dir), self.device)
+        paths: list[Path] = call_domain(self.domain, "restore_files", self.config,
+                                        self.generator, Path(source), Path(out_dir), self.device)
+        return paths
 
     def write_samples(self, out_dir: str | Path, n: int, *, seed: int = 0,
                       tag: str = "sample") -> list[Path]:
         """Generate `n` samples and write them with the domain's sample writer."""
-        from .core.sampling import call_domain
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        return call_domain(self.domain, "write_samples", self.config, self.generate(n, seed=seed),
-                           out, tag)
+        paths: list[Path] = call_domain(self.domain, "write_samples", self.config,
+                                        self.generate(n, seed=seed), out, tag)
+        return paths
 
 
 def _snapshot_path(path: Path) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .config import DomainConfig, TrainConfig
+from .config import DomainConfig, TrainConfig, apply_settings
 from .data import make_source
 from .device import resolve_device
 from .domain import Domain
@@ -50,7 +50,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def textbook_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig,
+def textbook_step(domain: Domain[Any], dcfg: DomainConfig, tcfg: TrainConfig,
                   device: torch.device) -> Callable[[], None]:
     """One step of the hand-written loop, as a closure over its networks and optimizers."""
     torch.manual_seed(tcfg.seed)
@@ -65,8 +65,8 @@ def textbook_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig,
 
     def bce(out: Any, target: float) -> torch.Tensor:
         logits = split_output(out)[0]
-        return sum(F.binary_cross_entropy_with_logits(t, torch.full_like(t, target))
-                   for t in logits)
+        return torch.stack([F.binary_cross_entropy_with_logits(t, torch.full_like(t, target))
+                            for t in logits]).sum()
 
     def step() -> None:
         real, cond = domain.prepare_batch(dcfg, source.next())
@@ -74,18 +74,18 @@ def textbook_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig,
         opt_d.zero_grad()
         fake = G(z, *cond)
         loss_d = bce(D(real, *cond), 1.0) + bce(D(fake.detach(), *cond), 0.0)
-        loss_d.backward()
+        loss_d.backward()  # type: ignore[no-untyped-call]
         opt_d.step()
         opt_g.zero_grad()
         loss_g = bce(D(fake, *cond), 1.0)
-        loss_g.backward()
+        loss_g.backward()  # type: ignore[no-untyped-call]
         opt_g.step()
         loss_d.item(), loss_g.item()  # the textbook loop prints them every step
 
     return step
 
 
-def engine_step(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig, loss: AdversarialLoss,
+def engine_step(domain: Domain[Any], dcfg: DomainConfig, tcfg: TrainConfig, loss: AdversarialLoss,
                 run_dir: Path) -> Callable[[], None]:
     """One step of the engine's loop (no snapshots or logging; losses stay on the device)."""
     from .phases import Accumulator
@@ -127,7 +127,7 @@ def variants_for(device: torch.device, precisions: Sequence[str],
     return out
 
 
-def run_bench(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig, loss: AdversarialLoss, *,
+def run_bench(domain: Domain[Any], dcfg: DomainConfig, tcfg: TrainConfig, loss: AdversarialLoss, *,
               steps: int = 20, warmup: int = 5, rounds: int = 3,
               precisions: Sequence[str] = ("fp32", "bf16"),
               formats: Sequence[str] = ("contiguous", "channels_last"),
@@ -141,7 +141,8 @@ def run_bench(domain: Domain, dcfg: DomainConfig, tcfg: TrainConfig, loss: Adver
     with tempfile.TemporaryDirectory() as tmp:
         loops[("textbook", "fp32", "contiguous")] = textbook_step(domain, dcfg, tcfg, device)
         for precision, fmt in variants_for(device, precisions, formats):
-            cfg = dataclasses.replace(tcfg, precision=precision, memory_format=fmt)
+            cfg = apply_settings(tcfg, {"precision": precision, "memory_format": fmt},
+                                 "bench variant")
             loops[("ganx", precision, fmt)] = engine_step(domain, dcfg, cfg, loss,
                                                           Path(tmp) / f"{precision}-{fmt}")
         peaks: dict[tuple[str, str, str], float | None] = {}

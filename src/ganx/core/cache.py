@@ -71,7 +71,7 @@ def save_arrays(path: Path, what: str, arrays: Mapping[str, np.ndarray]) -> None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays, **{_DIGEST: np.array(_digest(arrays))})
+            np.savez(fh, **{**arrays, _DIGEST: np.array(_digest(arrays))})  # type: ignore[arg-type]
         os.replace(tmp, path)
     except OSError as exc:  # a cache that cannot be written only costs time
         with contextlib.suppress(OSError):

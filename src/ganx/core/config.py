@@ -120,7 +120,8 @@ def stored_domain_config(config_cls: type[DomainConfig], stored: Mapping[str, An
                          where: str) -> DomainConfig:
     """The domain config a snapshot recorded, with `legacy_defaults` for the fields it lacks."""
     legacy = {k: v for k, v in config_cls.legacy_defaults.items() if k not in stored}
-    return apply_settings(config_cls(), {**legacy, **stored}, where)
+    config: DomainConfig = apply_settings(config_cls(), {**legacy, **stored}, where)
+    return config
 
 
 def _settable(f: dataclasses.Field[Any]) -> bool:
@@ -177,10 +178,10 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     """
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             return None
-        return coerce(value, args[0], where)
+        return coerce(value, options[0], where)
     if origin is Literal:
         choices = typing.get_args(tp)
         if value in choices:
@@ -189,50 +190,65 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             f"{where}: invalid value {value!r}{did_you_mean(str(value), map(str, choices))}"
         )
     if origin is tuple:
-        args = typing.get_args(tp)
-        items = value
-        if isinstance(value, str):
-            items = [v for v in value.strip("()[] ").split(",") if v.strip()]
-        if not isinstance(items, list | tuple):
-            raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(coerce(v, args[0], where) for v in items)
-        if len(items) != len(args):
-            raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
-        return tuple(coerce(v, a, where) for v, a in zip(items, args, strict=True))
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
-            return False
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.replace("_", ""))
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    if tp is str:
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return str(value)
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return _coerce_tuple(value, tp, where)
+    if tp in _SCALARS:
+        return _SCALARS[tp](value, where)
     raise ConfigError(f"{where}: fields of type {tp} cannot be set from a config")
+
+
+def _coerce_tuple(value: Any, tp: Any, where: str) -> tuple[Any, ...]:
+    args: tuple[Any, ...] = typing.get_args(tp)
+    items: Any = value
+    if isinstance(value, str):
+        items = [v for v in value.strip("()[] ").split(",") if v.strip()]
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(coerce(v, args[0], where) for v in items)
+    if len(items) != len(args):
+        raise ConfigError(f"{where}: expected {len(args)} values, got {value!r}")
+    return tuple(coerce(v, a, where) for v, a in zip(items, args, strict=True))
+
+
+def _to_bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{where}: expected true or false, got {value!r}")
+
+
+def _to_int(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.replace("_", ""))
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: expected an integer, got {value!r}")
+
+
+def _to_float(value: Any, where: str) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: expected a number, got {value!r}")
+
+
+def _to_str(value: Any, where: str) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"{where}: expected a string, got {value!r}")
+
+
+_SCALARS: dict[Any, Any] = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
 
 
 def apply_settings(obj: Any, settings: Mapping[str, Any], where: str) -> Any:

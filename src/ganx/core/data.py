@@ -86,6 +86,7 @@ class DeviceTensorSource:
         if epoch != self._perm_epoch:
             perm = self.position.order(epoch)
             self._perm, self._perm_epoch = perm.to(self.device, non_blocking=True), epoch
+        assert self._perm is not None
         idx = self._perm[_shard_slice(offset, self.position.batch_size, self.shard)]
         return tuple(t[idx] for t in self.tensors)
 
@@ -107,7 +108,7 @@ class _ResumableBatchSampler(Sampler[list[int]]):
         self.shard = shard
 
     def __iter__(self) -> Iterator[list[int]]:
-        perm_epoch, perm = -1, None
+        perm_epoch, perm = -1, torch.empty(0, dtype=torch.long)
         while True:
             epoch, offset = self.position.advance()
             if epoch != perm_epoch:
@@ -119,7 +120,7 @@ class _ResumableBatchSampler(Sampler[list[int]]):
 class StreamingSource:
     """A Dataset streamed through a DataLoader (pinned memory and workers) to the device."""
 
-    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int,
+    def __init__(self, dataset: Dataset[Any], batch_size: int, device: torch.device, seed: int,
                  num_workers: int, shard: tuple[int, int] = (0, 1)) -> None:
         self.dataset, self.device, self.seed, self.shard = dataset, device, seed, shard
         self.batch_size, self.num_workers = batch_size, num_workers

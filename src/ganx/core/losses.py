@@ -6,6 +6,7 @@ built-in `engine` plugin (`ganx.plugins.engine`), through the same hook third pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -114,14 +115,16 @@ def _grad_norm_sq(outputs: Any, inputs: torch.Tensor) -> torch.Tensor:
     return grad.flatten(1).square().sum(1)
 
 
-def r1_penalty(discriminator, real: torch.Tensor, conditions: tuple) -> torch.Tensor:
+def r1_penalty(discriminator: Callable[..., Any], real: torch.Tensor,
+               conditions: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """Mean squared gradient norm of D at real samples (Mescheder et al. 2018). Call in fp32."""
     real = real.detach().float().requires_grad_(True)
     return _grad_norm_sq(discriminator(real, *conditions), real).mean()
 
 
 def gradient_penalty(
-    discriminator, real: torch.Tensor, fake: torch.Tensor, conditions: tuple,
+    discriminator: Callable[..., Any], real: torch.Tensor, fake: torch.Tensor,
+    conditions: tuple[torch.Tensor, ...],
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """WGAN-GP: (||grad D(x_hat)|| - 1)^2 at random interpolates (Gulrajani et al. 2017)."""

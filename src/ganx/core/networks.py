@@ -75,7 +75,7 @@ class Networks:
         if cfg.ema_rampup > 0:
             half_life = min(half_life, cfg.ema_rampup * (step + 1) * cfg.batch_size)
         beta = 0.5 ** (cfg.batch_size / half_life) if half_life > 0 else 0.0
-        ema_params = list(self.G_ema.parameters())
+        ema_params: list[torch.Tensor] = list(self.G_ema.parameters())
         if ema_params:
             params = [p.detach() for p in self.G.parameters()]
             torch._foreach_lerp_(ema_params, params, 1.0 - beta)
@@ -132,7 +132,7 @@ def _wrap(net: nn.Module, world: World, device: torch.device) -> nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     if device.type == "cuda":
-        net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        net = nn.SyncBatchNorm.convert_sync_batchnorm(net)  # type: ignore[no-untyped-call]
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
 
@@ -151,15 +151,16 @@ def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torc
     and adversarial steps differ in scale)."""
     channels_last = wants_channels_last(cfg, device, policy)
     if channels_last:
-        G = G.to(memory_format=torch.channels_last)
-        D = D.to(memory_format=torch.channels_last)
+        G = G.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        D = D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     g_train, d_train = _wrap(G, world, device), _wrap(D, world, device)
     d_for_g: nn.Module = D
     eager = None
     if cfg.compile:
         eager = (g_train, d_train, d_for_g)
-        g_train, d_train, d_for_g = (torch.compile(m) for m in eager)  # type: ignore[misc]
+        # torch.compile of a module returns an OptimizedModule (an nn.Module)
+        g_train, d_train, d_for_g = (torch.compile(m) for m in eager)  # type: ignore[assignment]
     ratio = lazy_ratio(cfg)
     d_betas = (cfg.betas[0] ** ratio, cfg.betas[1] ** ratio)
     opt_pre = _adam(G.parameters(), cfg.pretrain_lr, (0.9, 0.999), device) if pretrain else None

@@ -79,7 +79,7 @@ class Accumulator:
         self.counts.clear()
 
 
-def _split(out: Any, domain: Domain) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _split(out: Any, domain: Domain[Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     try:
         return split_output(out)
     except TypeError as exc:
@@ -90,7 +90,7 @@ def _split(out: Any, domain: Domain) -> tuple[list[torch.Tensor], list[torch.Ten
 class StepRunner:
     """Runs the phases of one training step on a run's networks."""
 
-    domain: Domain
+    domain: Domain[Any]
     dcfg: DomainConfig
     cfg: TrainConfig
     nets: Networks

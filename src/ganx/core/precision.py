@@ -13,8 +13,10 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
+from torch.amp.grad_scaler import GradScaler
 
 from .errors import ConfigError
 
@@ -61,7 +63,7 @@ class PrecisionPolicy:
 
     device: torch.device
     name: str
-    scalers: dict[str, torch.amp.GradScaler] = field(default_factory=dict)
+    scalers: dict[str, GradScaler] = field(default_factory=dict)
 
     @classmethod
     def create(cls, device: torch.device, precision: str) -> PrecisionPolicy:
@@ -77,7 +79,7 @@ class PrecisionPolicy:
     def dtype(self) -> torch.dtype | None:
         return _DTYPES[self.name]
 
-    def autocast(self) -> contextlib.AbstractContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The forward-pass context: autocast to the policy's dtype, or nothing for fp32."""
         if self.dtype is None:
             return contextlib.nullcontext()
@@ -89,9 +91,9 @@ class PrecisionPolicy:
         with torch.autocast(self.device.type, enabled=False):
             yield
 
-    def scaler(self, optimizer_name: str) -> torch.amp.GradScaler:
+    def scaler(self, optimizer_name: str) -> GradScaler:
         if optimizer_name not in self.scalers:
-            self.scalers[optimizer_name] = torch.amp.GradScaler(
+            self.scalers[optimizer_name] = GradScaler(
                 self.device.type, enabled=self.name == "fp16"
             )
         return self.scalers[optimizer_name]
@@ -103,16 +105,16 @@ class PrecisionPolicy:
         """Backward through `loss` and step `optimizer`, scaled with its own scaler under fp16.
         `after_backward` runs between the two (e.g. to average gradients over processes)."""
         scaler = self.scaler(optimizer_name)
-        scaler.scale(loss).backward()
+        scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         if after_backward is not None:
             after_backward()
         scaler.step(optimizer)
         scaler.update()
 
-    def state_dict(self) -> dict[str, dict]:
+    def state_dict(self) -> dict[str, dict[str, Any]]:
         return {name: s.state_dict() for name, s in self.scalers.items()}
 
-    def load_state_dict(self, state: dict[str, dict]) -> None:
+    def load_state_dict(self, state: dict[str, dict[str, Any]]) -> None:
         for name, s in state.items():
             if s:  # an fp32/bf16 run saved empty scaler states
                 self.scaler(name).load_state_dict(s)

@@ -47,7 +47,7 @@ class StepProfiler:
         else:  # kineto otherwise logs an ERROR line about CUDA on every CPU-only machine
             os.environ.setdefault("KINETO_LOG_LEVEL", "5")
         self._prof = profile(activities=activities, record_shapes=False, with_stack=False)
-        self._prof.__enter__()
+        self._prof.__enter__()  # type: ignore[no-untyped-call]
         self._started = step
 
     def after_step(self, step: int) -> None:
@@ -56,7 +56,7 @@ class StepProfiler:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         prof, self._prof, self.done = self._prof, None, True
-        prof.__exit__(None, None, None)
+        prof.__exit__(None, None, None)  # type: ignore[no-untyped-call]
         self.out_dir.mkdir(parents=True, exist_ok=True)
         trace = self.out_dir / "ganx.pt.trace.json"  # the name TensorBoard's plugin looks for
         prof.export_chrome_trace(str(trace))

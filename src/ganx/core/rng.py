@@ -10,7 +10,7 @@ import torch
 
 
 def capture(device: torch.device) -> dict[str, Any]:
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
         # numpy's state holds an ndarray; store it as a tensor so weights_only loading accepts it

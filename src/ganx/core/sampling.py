@@ -23,7 +23,7 @@ Reference = tuple[torch.Tensor, tuple[torch.Tensor, ...]]
 
 
 @torch.no_grad()
-def reference_set(domain: Domain, cfg: Any, dataset: Any, n: int, *, device: torch.device,
+def reference_set(domain: Domain[Any], cfg: Any, dataset: Any, n: int, *, device: torch.device,
                   seed: int, batch_size: int) -> Reference:
     """A fixed subset of up to `n` real items, through `prepare_batch`, on the CPU.
 
@@ -47,9 +47,9 @@ def reference_set(domain: Domain, cfg: Any, dataset: Any, n: int, *, device: tor
 
 @torch.no_grad()
 def generate(
-    domain: Domain, cfg: Any, generator: nn.Module, n: int, *, device: torch.device, seed: int,
+    domain: Domain[Any], cfg: Any, generator: nn.Module, n: int, *, device: torch.device, seed: int,
     batch_size: int,
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
     reference: Reference | None = None,
 ) -> torch.Tensor:
     """`n` samples as a CPU float32 tensor; the same seed gives the same samples.
@@ -74,7 +74,7 @@ def generate(
     return torch.cat(chunks)
 
 
-def write_samples(domain: Domain, cfg: Any, samples: torch.Tensor, out_dir: Any, tag: str,
+def write_samples(domain: Domain[Any], cfg: Any, samples: torch.Tensor, out_dir: Any, tag: str,
                   reference: Reference | None = None) -> Any:
     """The domain's sample writer, with the reference the samples were made from (or None)."""
     return call_domain(domain, "write_samples", cfg, samples, out_dir, tag, reference=reference)
@@ -95,13 +95,13 @@ def score(metrics: Mapping[str, Any], fake: torch.Tensor, real: torch.Tensor,
     return results
 
 
-def has_model_metrics(domain: Domain) -> bool:
+def has_model_metrics(domain: Domain[Any]) -> bool:
     """Whether the domain overrides `model_metrics` (metrics that need the generator itself)."""
     return type(domain).model_metrics is not Domain.model_metrics
 
 
 @torch.no_grad()
-def model_scores(domain: Domain, cfg: Any, generator: nn.Module, reference: Reference,
+def model_scores(domain: Domain[Any], cfg: Any, generator: nn.Module, reference: Reference,
                  device: torch.device) -> dict[str, float]:
     """The domain's `model_metrics` as plain floats (empty when it has none)."""
     if not has_model_metrics(domain):
@@ -111,9 +111,9 @@ def model_scores(domain: Domain, cfg: Any, generator: nn.Module, reference: Refe
 
 
 def evaluate_generator(
-    domain: Domain, cfg: Any, generator: nn.Module, dataset: Any,
+    domain: Domain[Any], cfg: Any, generator: nn.Module, dataset: Any,
     metrics: Mapping[str, Any], *, n: int, seed: int, device: torch.device, batch_size: int,
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
 ) -> dict[str, float]:
     """The one evaluation path (training's eval points, `ganx evaluate`, `ganx.evaluate`): the
     metrics over up to `n` generated samples against as many real ones, plus the domain's

@@ -87,7 +87,7 @@ class Trainer:
 
     def __init__(
         self,
-        domain: Domain,
+        domain: Domain[Any],
         domain_config: DomainConfig,
         config: TrainConfig,
         *,
@@ -313,8 +313,10 @@ class Trainer:
                 seed=seed, batch_size=c.batch_size)
         ref = self._snapshot_reference
         samples = self._generate(min(c.n_samples, len(ref[0])), seed, ref)
-        return write_domain_samples(self.domain, self.dcfg, samples, self.samples_dir,
-                                    f"step-{self.state.step:08d}", reference=ref)
+        paths: list[Path] = write_domain_samples(self.domain, self.dcfg, samples,
+                                                 self.samples_dir, f"step-{self.state.step:08d}",
+                                                 reference=ref)
+        return paths
 
     def evaluate(self) -> dict[str, float]:
         if not self.world.writes:
