@@ -211,3 +211,12 @@ def test_lazy_references_are_checked_when_the_plugin_loads(make_dist, monkeypatc
     with pytest.raises(GanxError, match=r"metric 'rows-fid' of plugin 'ganx-rows': cannot load"
                                         r" 'json:dumpz' \(AttributeError"):
         host.metrics.get("rows-fid")
+
+
+def test_debug_shows_a_broken_plugins_traceback(make_dist, tmp_path):
+    site = make_dist("ganx-broken", "broken_plugin", BROKEN)
+    plain = run_ganx("plugins", env={"PYTHONPATH": str(site)}, cwd=tmp_path)
+    assert "broken on purpose" in plain.stderr and "Traceback" not in plain.stderr
+    debug = run_ganx("--debug", "plugins", env={"PYTHONPATH": str(site)}, cwd=tmp_path)
+    assert debug.returncode == 0
+    assert "Traceback" in debug.stderr and "broken_plugin.py" in debug.stderr

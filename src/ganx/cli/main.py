@@ -7,6 +7,7 @@ after a clean snapshot. Errors print one line; `--debug` shows the traceback ins
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    if debug:  # plugin load errors then show their tracebacks too (here and in torchrun's workers)
+        os.environ["GANX_DEBUG"] = "1"
     _setup_logging()
     try:
         get_host().add_commands(cli)

@@ -10,6 +10,7 @@ Environment:
   names) to load; set but empty loads none. ganx's own built-ins always load unless disabled.
 - GANX_DISABLE_PLUGINS: comma-separated distributions or entry-point names never to load.
 - GANX_STRICT_PLUGINS=1: a plugin load error raises instead of warning.
+- GANX_DEBUG=1 (set by `ganx --debug`): a plugin load error also prints its traceback.
 
 No torch here: discovery must stay fast.
 """
@@ -22,6 +23,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +95,7 @@ class PluginHost:
         self.metrics: Registry[Any] = Registry("metric")
         self.callbacks: Registry[Any] = Registry("callback")
         self.strict = os.environ.get("GANX_STRICT_PLUGINS", "") not in ("", "0")
+        self.tracebacks = os.environ.get("GANX_DEBUG", "") not in ("", "0")
         self.warn: Callable[[str], None] = lambda msg: print(f"ganx: warning: {msg}",
                                                              file=sys.stderr)
 
@@ -122,6 +125,7 @@ class PluginHost:
             try:
                 module = ep.load()
             except Exception as exc:
+                self._print_traceback()
                 self._fail(info, f"import failed: {type(exc).__name__}: {exc}")
                 continue
             info.load_seconds = time.perf_counter() - started
@@ -158,6 +162,7 @@ class PluginHost:
             self.pm.unregister(plugin)
             raise
         except Exception as exc:
+            self._print_traceback()
             self.pm.unregister(plugin)
             return self._fail(info, str(exc) if isinstance(exc, DuplicateNameError | ValueError)
                               else f"{type(exc).__name__}: {exc}")
@@ -172,6 +177,10 @@ class PluginHost:
             raise PluginError(text)
         self.warn(f"{text}; skipped (GANX_STRICT_PLUGINS=1 raises instead)")
         return info
+
+    def _print_traceback(self) -> None:
+        if self.tracebacks:
+            traceback.print_exc(file=sys.stderr)
 
     def _warn(self, info: PluginInfo, message: str) -> None:
         """A load-time problem that leaves the plugin loaded (raises under strict loading)."""
