@@ -30,3 +30,16 @@ def mode_metrics(fake: torch.Tensor, real: torch.Tensor, cfg) -> dict[str, float
         "modes_total": float(len(centers)),
         "high_quality": float(good.float().mean()),
     }
+
+
+def point_metrics(fake: torch.Tensor, real: torch.Tensor, cfg) -> dict[str, float]:
+    """For a user's own points, with no known modes: the Frechet distance between generated and
+    real points (the points are their own features) and the k-NN precision and recall
+    (Kynkäänniemi et al. 2019), built on ganx's public metrics."""
+    from ganx.metrics import frechet_distance, precision_recall
+
+    fake_points = fake.double().reshape(-1, 2).numpy()
+    real_points = real.double().reshape(-1, 2).numpy()
+    precision, recall = precision_recall(fake_points, real_points)
+    return {"frechet": frechet_distance(fake_points, real_points), "precision": precision,
+            "recall": recall}
