@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from ganx.core.errors import ConfigError
+from ganx.metrics import to_uint8
 
 from .sources import list_image_files
 from .tiling import restore_image
-from .writer import to_uint8
 
 log = logging.getLogger("ganx")
 MASK_SUFFIX = ".mask.png"
