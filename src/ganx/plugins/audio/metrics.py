@@ -4,12 +4,13 @@
   generated and the real clips: per clip, the mean and the standard deviation over time of each
   of 80 log-mel bands (160 numbers). It sees timbre and loudness, not words.
 - With `digit_metrics` (on by default for the spoken-digits data), the spoken-digit classifier
-  (see `classifier`) adds what WaveGAN reported for SC09: `inception_score`
-  (exp E[KL(p(y|x) || p(y))] over the ten digit probabilities renormalised, at most 10),
-  `fd_digits` (Fréchet distance of its 128-d features), `confident`, the share of generated
-  clips it assigns to a digit with probability above 0.9, and `not_digit`, the share it calls
-  "not a digit"; the same for the real clips (`inception_score_real`, `confident_real`) as the
-  ceiling to compare with, and `classifier_accuracy` (held out).
+  (see `classifier`; the feature extractor `audio-digits` of `ganx.metrics`) adds what WaveGAN
+  reported for SC09: `inception_score` (exp E[KL(p(y|x) || p(y))] over the ten digit
+  probabilities renormalised, at most 10), `fd_digits` (Fréchet distance of its 128-d
+  features), `confident`, the share of generated clips it assigns to a digit with probability
+  above 0.9, and `not_digit`, the share it calls "not a digit"; the same for the real clips
+  (`inception_score_real`, `confident_real`) as the ceiling to compare with, and
+  `classifier_accuracy` (held out).
 
 Values depend on the number of samples (`n_fake`, `n_real`): compare results with equal counts.
 """
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from ganx.core.errors import RunError
+from ganx.metrics import frechet_distance
 
 from .spectral import log_mel
 
@@ -44,12 +46,6 @@ def mel_statistics(waves: torch.Tensor, sample_rate: int) -> np.ndarray:
     return np.concatenate(stats)
 
 
-def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    from ganx.plugins.image.metrics import feature_stats, frechet_distance
-
-    return frechet_distance(*feature_stats(a), *feature_stats(b))
-
-
 def inception_score(probs: np.ndarray) -> float:
     """exp of the mean KL divergence between p(y|x) and the marginal p(y); rows are
     renormalised."""
@@ -65,8 +61,8 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
                        f" {tuple(fake.shape)} generated and {tuple(real.shape)} real")
     if min(len(fake), len(real)) < 2:
         raise RunError("audio metrics need at least 2 clips per side")
-    results = {"fd_mel": frechet(mel_statistics(fake, cfg.sample_rate),
-                                 mel_statistics(real, cfg.sample_rate)),
+    results = {"fd_mel": frechet_distance(mel_statistics(fake, cfg.sample_rate),
+                                          mel_statistics(real, cfg.sample_rate)),
                "n_fake": float(len(fake)), "n_real": float(len(real))}
     if cfg.digit_metrics:
         from . import classifier
@@ -78,7 +74,7 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
         results.update(
             inception_score=inception_score(p_fake[:, :other]),
             inception_score_real=inception_score(p_real[:, :other]),
-            fd_digits=frechet(f_fake, f_real),
+            fd_digits=frechet_distance(f_fake, f_real),
             confident=float((p_fake[:, :other].max(1) > CONFIDENCE).mean()),
             confident_real=float((p_real[:, :other].max(1) > CONFIDENCE).mean()),
             not_digit=float((p_fake.argmax(1) == other).mean()),

@@ -217,7 +217,7 @@ class ImageDomain(Domain):
                       reference=None) -> list[Path]:
         import torch
 
-        from .writer import save_grid
+        from ganx.metrics import save_image_grid
 
         path = out_dir / f"{tag}.png"
         if cfg.task != "generate" and reference is not None:
@@ -226,10 +226,10 @@ class ImageDomain(Domain):
             real, (corrupted,) = reference
             n = len(samples)
             rows = [visible(corrupted[:n], cfg.channels), samples, real[:n]]
-            save_grid(torch.cat(rows), path, nrow=n)  # rows: input, output, target
+            save_image_grid(torch.cat(rows), path, nrow=n)  # rows: input, output, target
             return [path]
         nrow = cfg.num_classes if cfg.conditional else math.ceil(math.sqrt(len(samples)))
-        save_grid(samples, path, nrow=nrow)
+        save_image_grid(samples, path, nrow=nrow)
         return [path]
 
     def restore_files(self, cfg: ImageConfig, generator_net, source: Path, out_dir: Path,

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganx.metrics import to_uint8
 from ganx.nn import restore_image
 from ganx.restoration import FileRestorer, SkipInput
 
 from .sources import IMAGE_EXTENSIONS
-from .writer import to_uint8
 
 MASK_SUFFIX = ".mask.png"
 

