@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ganx.core.errors import ConfigError
+from ganx.core.errors import ConfigError, RunError
 from ganx.core.registry import Entry
 
 if TYPE_CHECKING:
@@ -90,10 +90,10 @@ def _factory(name: str) -> Factory:
             raise ConfigError(f"unknown feature extractor {name!r}; registered:"
                               f" {', '.join(feature_extractors())}")
         try:
-            _factories[name] = Entry(name, target, "").resolve()
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"feature extractor {name!r}: cannot load {target!r}: {exc}"
-                              ) from None
+            _factories[name] = Entry(name, target, "").resolve("feature extractor")
+        except RunError as exc:
+            raise ConfigError(f"feature extractor {name!r}: cannot load {target!r}:"
+                              f" {exc.__cause__}") from None
     return _factories[name]
 
 

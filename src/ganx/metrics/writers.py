@@ -52,7 +52,7 @@ def save_image_grid(images: torch.Tensor, path: Path, nrow: int, *, padding: int
 
 def write_wav(path: Path, wave: torch.Tensor, sample_rate: int) -> Path:
     """One clip (C, T) of floats in [-1, 1] as a 16-bit PCM WAV file (folders created)."""
-    import soundfile as sf  # type: ignore[import-untyped]
+    import soundfile as sf
 
     if wave.ndim != 2:
         raise ValueError(f"write_wav expects one clip (channels, samples), got"
