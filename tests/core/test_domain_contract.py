@@ -35,7 +35,8 @@ class CentredToy(ToyDomain):
     def fit_state(self, cfg: ToyConfig, data: str) -> dict[str, Any]:
         self.fits += 1
         points = self.build_dataset(cfg, data)
-        return {"centre": [float(v) for v in points.mean(0)], "points": len(points)}
+        return {**super().fit_state(cfg, data), "centre": [float(v) for v in points.mean(0)],
+                "points": len(points)}
 
     def train_defaults_for(self, cfg: ToyConfig) -> dict[str, Any]:
         # a data-dependent engine default: more evaluation samples for larger data
