@@ -1,6 +1,6 @@
 """docs/reference/cli-help.md: every command's `--help`, as the CLI prints it.
 
-Regenerate with `python -m ganx.cli.help_page > docs/reference/cli-help.md`; tests/test_docs.py
+Regenerate with `python -m ganx.cli.help_page > docs/reference/cli-help.md`; tests/docs/test_docs.py
 fails when the page and the CLI disagree. The width is fixed so the text does not depend on the
 terminal it was made in.
 """

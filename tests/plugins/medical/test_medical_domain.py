@@ -21,7 +21,7 @@ from ganx.plugins.medical.metrics import (
 )
 from ganx.testing import DomainContract
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 from .test_medical_data import head_phantom, write_ct_series, write_nifti
 
 TINY: dict[str, Any] = {"resolution": 16, "width": 8, "latent_dim": 16}

@@ -17,7 +17,7 @@ from ganx.core.errors import ConfigError
 from ganx.plugins.medical import intensity, slicing, sources
 from ganx.plugins.medical.domain import MedicalConfig, MedicalDomain, slice_settings
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 
 PATIENT = {"PatientName": "Doe^Jane", "PatientID": "PID-20240917", "PatientBirthDate": "19610412",
            "PatientSex": "F", "InstitutionName": "Saint Example Hospital",

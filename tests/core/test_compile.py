@@ -9,7 +9,7 @@ import ganx
 from ganx.core.checkpoint import load_checkpoint
 from ganx_toy import plugin as toy_plugin
 
-from .conftest import SMALL, TOY_SMALL
+from ..conftest import SMALL, TOY_SMALL
 
 
 class Uncompilable(torch.nn.Module):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def nav_pages() -> list[str]:

@@ -17,7 +17,7 @@ from ganx.plugins.medical.dicom_io import read_dicom
 from ganx.plugins.medical.domain import MedicalConfig, MedicalDomain
 from ganx.plugins.medical.restore import restore_files
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 from .test_medical_data import PATIENT, dicom_dataset, head_phantom, write_ct_series, write_nifti
 
 CPU = torch.device("cpu")

@@ -16,7 +16,7 @@ from ganx.testing import domain_plugin
 from ganx_toy import plugin as toy_plugin
 from ganx_toy.domain import ToyDomain
 
-from .conftest import SMALL, TOY_SMALL
+from ..conftest import SMALL, TOY_SMALL
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import soundfile as sf
 from ganx.core.errors import ConfigError, RunError
 from ganx.plugins.audio import digits, sources
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 
 LAYOUT = sources.Layout(sample_rate=16000, channels=1, segment=4096)
 

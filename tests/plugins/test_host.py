@@ -10,7 +10,7 @@ import pytest
 from ganx.core.errors import GanxError
 from ganx.plugins.host import PluginError, PluginHost
 
-from .conftest import run_ganx
+from ..conftest import run_ganx
 
 GOOD = """
 import ganx

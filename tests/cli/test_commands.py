@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .conftest import run_ganx
+from ..conftest import run_ganx
 
 SMALL_ARGS = ["--plugin", "toy", "--device", "cpu", "--set", "n_points=512", "--set", "hidden=16",
               "--set", "depth=2", "--batch-size", "16", "--set", "log_every=5",

@@ -10,7 +10,7 @@ from ganx.plugins import image as image_plugin
 from ganx.plugins.image.domain import ImageDomain
 from ganx.testing import DomainContract
 
-from ..conftest import run_ganx
+from ...conftest import run_ganx
 
 TINY: dict[str, Any] = {"resolution": 16, "width": 8, "latent_dim": 16}
 

@@ -19,7 +19,7 @@ from ganx_toy import plugin as toy_plugin
 from ganx_toy.domain import ToyDomain
 from ganx_toy.models import Discriminator
 
-from .conftest import SMALL, TOY_SMALL
+from ..conftest import SMALL, TOY_SMALL
 
 
 class TwoScaleDiscriminator(nn.Module):

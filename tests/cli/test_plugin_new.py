@@ -15,7 +15,7 @@ import pytest
 
 from ganx.plugin_template import check_name, fields, render
 
-from .conftest import run_ganx
+from ..conftest import run_ganx
 
 
 def test_files_are_filled_in_for_a_name_with_a_dash():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..conftest import run_ganx
+from ...conftest import run_ganx
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ganx.plugins import audio as audio_plugin
 from ganx.plugins.audio.domain import AudioConfig, AudioDomain
 from ganx.testing import DomainContract
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 
 TINY: dict[str, Any] = {"digits_clips": 20, "sample_rate": 8000, "segment": 4096, "width": 2,
                         "latent_dim": 8, "generator": "wavegan", "conditional": False}

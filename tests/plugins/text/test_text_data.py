@@ -256,7 +256,7 @@ def test_config_errors_name_the_setting(tmp_path):
 def test_every_setting_is_documented():
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[1] / "docs" / "domains" / "text.md").read_text()
+    page = (Path(__file__).resolve().parents[3] / "docs" / "domains" / "text.md").read_text()
     from ganx.core.config import config_fields
 
     for name in config_fields(TextConfig):  # the settable fields (not `fitted`)

@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 
 from ganx.core.checkpoint import list_snapshots, load_checkpoint
 
-from .conftest import TOY_SMALL, run_ganx
+from ..conftest import TOY_SMALL, run_ganx
 
 OPTIONS = {"steps": 20, "batch_size": 32, "device": "cpu", "precision": "fp32", "log_every": 5,
            "sample_every": 10, "checkpoint_every": 10, "eval_every": -1}

@@ -5,7 +5,7 @@ import re
 
 from ganx.plugins import hookspecs
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def test_every_hook_is_documented_with_its_arguments():

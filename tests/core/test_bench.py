@@ -6,7 +6,7 @@ import ganx.api
 from ganx.core.bench import BenchRow, format_table
 from ganx_toy import plugin as toy_plugin
 
-from .conftest import TOY_SMALL, run_ganx
+from ..conftest import TOY_SMALL, run_ganx
 
 
 def test_bench_times_the_textbook_loop_and_each_engine_variant(host_with):

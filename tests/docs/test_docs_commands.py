@@ -33,8 +33,8 @@ from PIL import Image
 
 from ganx.cli.main import main
 
-REPO = Path(__file__).resolve().parents[1]
-# cli-help.md holds the commands' help texts (generated, checked by tests/test_docs.py)
+REPO = Path(__file__).resolve().parents[2]
+# cli-help.md holds the commands' help texts (generated, checked by tests/docs/test_docs.py)
 PAGES = [REPO / "README.md", *sorted(p for p in (REPO / "docs").rglob("*.md")
                                      if p.name != "cli-help.md")]
 COMMAND = re.compile(r"^(?:\$ )?(ganx|torchrun|python3?|pip|\.venv/bin/\S+)\s")
@@ -56,11 +56,11 @@ SHORTEN = ["--batch-size", "8", "--set", "eval_samples=16", "--set", "n_samples=
 NOT_RUN_REASONS = {
     "cuda": "needs a CUDA device: resolved here with --dry-run (or parsed); the GPU benchmarks run"
             " it on a GPU machine",
-    "processes": "starts several processes: resolved here with --dry-run; tests/test_distributed.py"
-                 " trains with two",
+    "processes": "starts several processes: resolved here with --dry-run;"
+                 " tests/core/test_distributed.py trains with two",
     "install": "installs packages: .ci/run does it in a fresh venv on every CI run, and"
-               " tests/test_plugin_template.py installs a generated plugin in a fresh venv",
-    "installed-plugin": "needs the plugin the page installs: tests/test_plugin_template.py"
+               " tests/cli/test_plugin_new.py installs a generated plugin in a fresh venv",
+    "installed-plugin": "needs the plugin the page installs: tests/cli/test_plugin_new.py"
                         " generates, installs, trains and reports one in a fresh venv",
     "benchmark": "a benchmark script (minutes to hours): its flags are checked against its --help",
     "missing-data": "its dataset is not installed on this machine: resolved with --dry-run",

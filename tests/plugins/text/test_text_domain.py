@@ -20,7 +20,7 @@ from ganx.plugins.text import corpus, dataset, tokenization, units
 from ganx.plugins.text.domain import TextConfig, TextDomain, inverse_temperature
 from ganx.testing import DomainContract
 
-from .conftest import run_ganx
+from ...conftest import run_ganx
 
 TINY: dict[str, Any] = {"vocab_size": 300, "seq_len": 24, "g_dim": 32, "g_layers": 1,
                         "g_heads": 2, "d_dim": 32, "d_layers": 1, "d_heads": 2, "mle_steps": 1}

@@ -23,7 +23,7 @@ from ganx.report import read_run, render_report, write_report
 from ganx.report.charts import format_tick, nice_ticks
 from ganx.report.samples import collect_samples, series_of, spread, step_of
 
-from .conftest import TOY_SMALL, run_ganx
+from ..conftest import TOY_SMALL, run_ganx
 
 URL_ATTRIBUTES = {"src", "href", "poster", "srcset", "action", "data", "formaction", "background"}
 

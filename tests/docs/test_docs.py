@@ -11,7 +11,7 @@ from ganx.cli.help_page import help_page
 from ganx.cli.main import cli
 from ganx.core.config import TrainConfig, field_docs
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def config_table() -> str:
