@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..conftest import run_ganx
 from ..cli.test_commands import SMALL_ARGS
+from ..conftest import run_ganx
 
 
 def test_profile_writes_a_labelled_trace_and_a_summary(tmp_path):
