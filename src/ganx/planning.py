@@ -104,8 +104,20 @@ def plan_run(
     check_train_config(train)
     run_dir = run_dir.absolute()  # evaluate and --resume work from any folder
     train = dataclasses.replace(train, run_dir=str(run_dir),
-                                data=absolute_data_path(train.data, domain))
+                                data=absolute_data_path(train.data, domain),
+                                init=_init_path(train.init, found is not None))
     return RunPlan(plugin, domain, train, dcfg, run_dir, found, _versions(host, plugin))
+
+
+def _init_path(init: str, resuming: bool) -> str:
+    """`init` checked to name a run directory or a snapshot, recorded absolute."""
+    if not init or resuming:  # a resumed run continues from its own snapshots
+        return init
+    path = Path(init).expanduser()
+    if not path.exists():
+        raise ConfigError(f"init {init}: does not exist; give a run directory or a .pt snapshot"
+                          " to fine-tune from")
+    return str(path.absolute())
 
 
 def _apply(config: Any, layers: Layers) -> Any:

@@ -36,6 +36,9 @@ _DEFAULTS = TrainConfig()
 @click.option("--seed", type=int, help=f"Random seed.  [default: {_DEFAULTS.seed}]")
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Run directory.  [default: runs/<plugin>-<timestamp>]")
+@click.option("--init", "init", type=click.Path(),
+              help="Fine-tune: start G, D and G_ema from this run directory or snapshot (same "
+                   "architecture; fresh optimizers, step 0).  [default: random initialisation]")
 @click.option("--resume", is_flag=True,
               help="Continue from the newest snapshot in --run-dir (or the newest run of the "
                    "plugin), up to --steps in total.")
@@ -49,7 +52,7 @@ _DEFAULTS = TrainConfig()
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar.  [default: on when stderr is a terminal]")
 def train(plugin, config_file, set_pairs, data, steps, batch_size, device, precision, seed,
-          run_dir, resume, profile_steps, nproc, dry_run, progress) -> None:
+          run_dir, init, resume, profile_steps, nproc, dry_run, progress) -> None:
     """Train a GAN for a domain plugin."""
     if nproc is not None and nproc < 1:
         raise click.BadParameter(f"{nproc}: use 1 or more processes", param_hint="--nproc")
@@ -61,7 +64,7 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
     settings = parse_set_options(set_pairs)
     options = {"steps": steps, "batch_size": batch_size, "device": device,
                "precision": precision, "seed": seed, "run_dir": run_dir, "data": data,
-               "profile_steps": profile_steps}
+               "profile_steps": profile_steps, "init": init}
     plan = plan_run(plugin, config_file=config_file, settings=settings, options=options,
                     resume=resume)
     if dry_run:

@@ -62,9 +62,16 @@ class TrainConfig:
     """Training data: a path or a named dataset the domain knows; empty for its default."""
     run_dir: str = ""
     """Where the run lives; empty for runs/<plugin>-<timestamp>."""
+    init: str = ""
+    """Fine-tune: start G, D and G_ema from this run directory or snapshot (same architecture;
+    fresh optimizers, step 0). Empty: random initialisation."""
+    freeze_d: int = 0
+    """FreezeD (Mo et al. 2020): keep the first this many discriminator layers, counted from its
+    input, fixed; for fine-tuning (0 trains them all)."""
 
     loss: str = "nonsaturating"
-    """Adversarial loss by registered name: nonsaturating, minimax, hinge, wasserstein, lsgan."""
+    """Adversarial loss by registered name: nonsaturating, minimax, hinge, wasserstein, lsgan,
+    rpgan (relativistic pairing, R3GAN: pair it with r1_gamma and r2_gamma)."""
     g_lr: float = 2e-4
     """Generator learning rate (Adam)."""
     d_lr: float = 2e-4
@@ -76,9 +83,17 @@ class TrainConfig:
     r1_gamma: float = 1.0
     """Weight of the R1 penalty on real data (0 disables)."""
     r1_interval: int = 16
-    """Lazy regularization: apply R1 every this many D steps, scaled up to match."""
+    """Lazy regularization: apply R1 (and R2) every this many D steps, scaled up to match, with
+    StyleGAN2's Adam rescaling of D."""
+    r2_gamma: float = 0.0
+    """Weight of the R2 penalty on generated data (0 disables); runs with R1 (R3GAN: R1 + R2)."""
     gp_weight: float = 0.0
     """Weight of the WGAN-GP penalty on interpolates (0 disables)."""
+    lecam_weight: float = 0.0
+    """Weight of the LeCam regulariser (Tseng et al. 2021), which keeps D's outputs near moving
+    averages of its outputs on the other kind of data: for small datasets (0 disables)."""
+    lecam_decay: float = 0.99
+    """Decay of LeCam's moving averages of D's outputs on real and generated data."""
     feature_matching: float = 0.0
     """Weight of the feature-matching loss for discriminators that return feature maps."""
     pretrain_lr: float = 1e-3

@@ -101,3 +101,17 @@ def barrier(world: World) -> None:
 def shutdown(world: World) -> None:
     if world.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def average_gradients(net: torch.nn.Module, world: World) -> None:
+    """Average `net`'s gradients over the job's processes, for backward passes that DDP does not
+    see (the bare module: pretraining, lazy regularisers)."""
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    if grads:
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= world.size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset: offset + g.numel()].view_as(g))
+            offset += g.numel()

@@ -16,9 +16,9 @@ from .domain import DiscriminatorOutput
 from .errors import ConfigError
 from .protocols import AdversarialLoss
 
-__all__ = ["AdversarialLoss", "Hinge", "LeastSquares", "Minimax", "NonSaturating", "Wasserstein",
-           "d_loss_over", "feature_matching", "g_loss_over", "gradient_penalty", "r1_penalty",
-           "split_output"]
+__all__ = ["AdversarialLoss", "Hinge", "LeastSquares", "Minimax", "NonSaturating",
+           "RelativisticPairing", "Wasserstein", "d_loss_over", "feature_matching", "g_loss_over",
+           "gradient_penalty", "is_paired", "lecam_penalty", "r1_penalty", "split_output"]
 
 
 class NonSaturating:
@@ -68,6 +68,30 @@ class LeastSquares:
         return 0.5 * (fake_logits - 1.0).square().mean()
 
 
+class RelativisticPairing:
+    """RpGAN (Jolicoeur-Martineau 2018), the loss of R3GAN (Huang et al. 2024): each real sample
+    is paired with a generated one and D is trained to rate the real one higher,
+    softplus(-(D(x) - D(G(z)))); G the reverse. Paired losses see both sides in the G step too.
+    R3GAN pairs it with R1 and R2 (`r1_gamma`, `r2_gamma`)."""
+
+    paired = True
+
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return F.softplus(-(real_logits - fake_logits)).mean()
+
+    def g_loss(self, fake_logits: torch.Tensor,
+               real_logits: torch.Tensor | None = None) -> torch.Tensor:
+        if real_logits is None:
+            raise ConfigError("loss rpgan pairs generated with real samples; the engine passes"
+                              " D's real logits to its g_loss")
+        return F.softplus(-(fake_logits - real_logits)).mean()
+
+
+def is_paired(loss: AdversarialLoss) -> bool:
+    """Whether the loss's `g_loss(fake_logits, real_logits)` needs D's logits on real data."""
+    return bool(getattr(loss, "paired", False))
+
+
 def split_output(out: Any) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """A discriminator's output as (logits per sub-discriminator, feature maps), in fp32.
     Raises TypeError for anything but a tensor, a list/tuple of tensors or a DiscriminatorOutput."""
@@ -92,10 +116,30 @@ def d_loss_over(loss: AdversarialLoss, real_logits: list[torch.Tensor],
     return torch.stack(terms).sum() if len(terms) > 1 else terms[0]
 
 
-def g_loss_over(loss: AdversarialLoss, fake_logits: list[torch.Tensor]) -> torch.Tensor:
-    """The generator loss summed over sub-discriminators."""
+def g_loss_over(loss: AdversarialLoss, fake_logits: list[torch.Tensor],
+                real_logits: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """The generator loss summed over sub-discriminators (paired with D's logits on real data
+    for a paired loss)."""
+    if real_logits is not None:
+        paired = [loss.g_loss(f, r)  # type: ignore[call-arg]
+                  for f, r in zip(fake_logits, real_logits, strict=True)]
+        return torch.stack(paired).sum() if len(paired) > 1 else paired[0]
     terms = [loss.g_loss(f) for f in fake_logits]
     return torch.stack(terms).sum() if len(terms) > 1 else terms[0]
+
+
+def lecam_penalty(real_logits: list[torch.Tensor], fake_logits: list[torch.Tensor],
+                  averages: torch.Tensor, decay: float) -> torch.Tensor:
+    """LeCam regularisation (Tseng et al. 2021): ||D(x) - a_fake||^2 + ||D(G(z)) - a_real||^2,
+    where `averages` = (a_real, a_fake) are moving averages of D's mean outputs, updated here in
+    place (on the device, no host sync)."""
+    real = torch.stack([t.detach().mean() for t in real_logits]).mean()
+    fake = torch.stack([t.detach().mean() for t in fake_logits]).mean()
+    averages.mul_(decay).add_(torch.stack([real, fake]) * (1.0 - decay))
+    a_real, a_fake = averages[0], averages[1]
+    terms = [(r - a_fake).square().mean() + (f - a_real).square().mean()
+             for r, f in zip(real_logits, fake_logits, strict=True)]
+    return torch.stack(terms).sum()
 
 
 def feature_matching(fake_features: list[torch.Tensor],
@@ -117,7 +161,8 @@ def _grad_norm_sq(outputs: Any, inputs: torch.Tensor) -> torch.Tensor:
 
 def r1_penalty(discriminator: Callable[..., Any], real: torch.Tensor,
                conditions: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Mean squared gradient norm of D at real samples (Mescheder et al. 2018). Call in fp32."""
+    """Mean squared gradient norm of D at real samples (Mescheder et al. 2018). Call in fp32.
+    Given generated samples it is R2, the same penalty on the other side (R3GAN)."""
     real = real.detach().float().requires_grad_(True)
     return _grad_norm_sq(discriminator(real, *conditions), real).mean()
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .errors import RunError
+from .errors import ConfigError, RunError
 from .precision import PrecisionPolicy
 
 if TYPE_CHECKING:
@@ -46,6 +46,13 @@ class Networks:
     as its own phase every `r1_interval` D steps, else 1 (see `lazy_ratio`)."""
     eager: tuple[nn.Module, nn.Module, nn.Module] | None = None
     """The uncompiled (g_train, d_train, d_for_g), kept to fall back to when compiling fails."""
+    d_frozen: frozenset[int] = frozenset()
+    """ids of D's parameters that `freeze_d` keeps fixed (FreezeD)."""
+
+    def set_d_trainable(self, flag: bool) -> None:
+        """Switch D's gradients on or off for the G step; frozen layers stay off."""
+        for p in self.D.parameters():
+            p.requires_grad_(flag and id(p) not in self.d_frozen)
 
     def apply_lr(self, cfg: TrainConfig, lr_scale: float) -> None:
         """Set every optimizer's learning rate (and D's betas) from the config, `lr_scale`
@@ -93,8 +100,8 @@ def lazy_ratio(cfg: TrainConfig) -> float:
     """StyleGAN2's correction for a regulariser that runs as its own optimizer step every
     `interval` steps: Adam's learning rate times, and its betas to the power of,
     interval / (interval + 1), so the regulariser's extra steps do not speed up the optimizer.
-    Applies to D when R1 is on and lazy (`r1_interval` > 1)."""
-    if cfg.r1_gamma > 0 and cfg.r1_interval > 1:
+    Applies to D when R1 or R2 is on and lazy (`r1_interval` > 1)."""
+    if (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and cfg.r1_interval > 1:
         return cfg.r1_interval / (cfg.r1_interval + 1)
     return 1.0
 
@@ -122,6 +129,30 @@ def wants_channels_last(cfg: TrainConfig, device: torch.device, policy: Precisio
     if cfg.compile:
         return False
     return device.type == "cpu" or (device.type == "cuda" and policy.name != "fp32")
+
+
+def discriminator_layers(D: nn.Module) -> list[nn.Module]:
+    """D's layers from its input on: `D.layers()` where the discriminator defines it (ganx.nn's
+    do; wrappers such as augmentation pass it through), else its child modules in order."""
+    layers = getattr(D, "layers", None)
+    return list(layers()) if callable(layers) else list(D.children())
+
+
+def freeze_layers(D: nn.Module, n: int) -> frozenset[int]:
+    """Freeze D's first `n` layers (FreezeD, Mo et al. 2020); the ids of the frozen parameters."""
+    if n <= 0:
+        return frozenset()
+    layers = discriminator_layers(D)
+    if n > len(layers):
+        raise ConfigError(f"freeze_d {n}: this discriminator has {len(layers)} layers; use 0 to"
+                          f" {len(layers) - 1}")
+    frozen = [p for layer in layers[:n] for p in layer.parameters()]
+    if len(frozen) == sum(1 for _ in D.parameters()):
+        raise ConfigError(f"freeze_d {n}: that freezes the whole discriminator ({len(layers)}"
+                          f" layers); use at most {len(layers) - 1}")
+    for p in frozen:
+        p.requires_grad_(False)
+    return frozenset(id(p) for p in frozen)
 
 
 def _wrap(net: nn.Module, world: World, device: torch.device) -> nn.Module:
@@ -154,6 +185,7 @@ def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torc
         G = G.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         D = D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    d_frozen = freeze_layers(D, cfg.freeze_d)  # before DDP, which then leaves them out
     g_train, d_train = _wrap(G, world, device), _wrap(D, world, device)
     d_for_g: nn.Module = D
     eager = None
@@ -168,7 +200,7 @@ def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torc
                     opt_g=_adam(G.parameters(), cfg.g_lr, cfg.betas, device),
                     opt_d=_adam(D.parameters(), cfg.d_lr * ratio, d_betas, device),
                     opt_pre=opt_pre, channels_last=channels_last, d_lazy_ratio=ratio,
-                    eager=eager)
+                    eager=eager, d_frozen=d_frozen)
     for name in ("g", "d", "pre"):
         policy.scaler(name)
     return nets

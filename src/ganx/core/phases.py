@@ -28,6 +28,8 @@ from .losses import (
     feature_matching,
     g_loss_over,
     gradient_penalty,
+    is_paired,
+    lecam_penalty,
     r1_penalty,
     split_output,
 )
@@ -49,10 +51,11 @@ class Phase:
 
 
 def plan_phases(cfg: TrainConfig) -> list[Phase]:
-    """The phases of an adversarial step. R1 with `r1_interval` 1 runs inside D main; with a
-    longer interval it is its own phase (and D's Adam is rescaled, see `networks.lazy_ratio`)."""
+    """The phases of an adversarial step. R1 and R2 with `r1_interval` 1 run inside D main; with
+    a longer interval they are their own phase (and D's Adam is rescaled, see
+    `networks.lazy_ratio`)."""
     phases = [Phase("D main", "D")]
-    if cfg.r1_gamma > 0:
+    if cfg.r1_gamma > 0 or cfg.r2_gamma > 0:
         interval = cfg.r1_interval
         phases.append(Phase("D reg", "D", interval, gain=float(interval)))
     return [*phases, Phase("G main", "G")]
@@ -106,12 +109,18 @@ class StepRunner:
     average_grads: Callable[[torch.nn.Module], None] | None = None
     """Averages a network's gradients over processes (torchrun), where DDP does not."""
     d_step: int = 0
+    lecam_averages: torch.Tensor | None = None
+    """LeCam's moving averages of D's mean outputs (real, generated), kept in snapshots."""
 
     def __post_init__(self) -> None:
         self.phases = plan_phases(self.cfg)
         d_reg = [p for p in self.phases if p.name == "D reg"]
         self.d_reg = d_reg[0] if d_reg and d_reg[0].interval > 1 else None
-        self.r1_in_main = bool(d_reg) and self.d_reg is None
+        self.reg_in_main = bool(d_reg) and self.d_reg is None
+        self.paired = is_paired(self.loss_fn)
+        # a discriminator may watch its outputs on real data and report values to log (ADA)
+        self.observe_real = getattr(self.nets.D, "observe_real_logits", None)
+        self.training_stats = getattr(self.nets.D, "training_stats", None)
 
     def adversarial_step(self, acc: Accumulator) -> None:
         """`d_steps` rounds of D main (and D reg when due), then G main. With one D step the fake
@@ -122,7 +131,7 @@ class StepRunner:
                 real, cond, fake = self.d_main(acc, keep_fake_graph=reuse)
             if self.d_reg is not None and self.d_step % self.d_reg.interval == 0:
                 with self.label("ganx/D reg"):
-                    self.d_regularise(real, cond, self.d_reg.gain, acc)
+                    self.d_regularise(real, fake, cond, self.d_reg.gain, acc)
         with self.label("ganx/G step"):
             self.g_main(real, cond, fake if reuse else None, acc)
 
@@ -139,11 +148,15 @@ class StepRunner:
         loss = d_loss_over(self.loss_fn, real_logits, fake_logits)
         acc.add("loss_d", loss)
         self.d_step += 1
+        self._watch(real_logits, acc)
+        if cfg.lecam_weight > 0:
+            assert self.lecam_averages is not None
+            lecam = lecam_penalty(real_logits, fake_logits, self.lecam_averages, cfg.lecam_decay)
+            acc.add("lecam", lecam)
+            loss = loss + lecam * cfg.lecam_weight
         with self.policy.full_precision():  # gradient penalties in fp32
-            if self.r1_in_main:
-                penalty = r1_penalty(nets.D, real, cond)
-                acc.add("r1", penalty)
-                loss = loss + penalty * (cfg.r1_gamma / 2)
+            if self.reg_in_main:
+                loss = loss + self._penalties(real, fake, cond, 1.0, acc)
             if cfg.gp_weight > 0:
                 penalty = gradient_penalty(nets.D, real, fake, cond, generator=self.gp_noise)
                 acc.add("gp", penalty)
@@ -152,14 +165,31 @@ class StepRunner:
         self.policy.backward_and_step(loss, nets.opt_d, "d")
         return real, cond, fake
 
-    def d_regularise(self, real: torch.Tensor, cond: tuple[torch.Tensor, ...], gain: float,
-                     acc: Accumulator) -> None:
-        """R1 as its own D step (lazy regularisation), weighted by `gain` = its interval."""
+    def _watch(self, real_logits: list[torch.Tensor], acc: Accumulator) -> None:
+        if self.observe_real is not None:
+            self.observe_real([t.detach() for t in real_logits])
+        if self.training_stats is not None:
+            for name, value in self.training_stats().items():
+                acc.add(name, value)
+
+    def _penalties(self, real: torch.Tensor, fake: torch.Tensor, cond: tuple[torch.Tensor, ...],
+                   gain: float, acc: Accumulator) -> torch.Tensor:
+        """R1 on real and R2 on generated samples, weighted (gamma / 2) and scaled by `gain`."""
+        cfg, total = self.cfg, torch.zeros((), device=real.device)
+        for name, gamma, samples in (("r1", cfg.r1_gamma, real), ("r2", cfg.r2_gamma, fake)):
+            if gamma > 0:
+                penalty = r1_penalty(self.nets.D, samples, cond)
+                acc.add(name, penalty)
+                total = total + penalty * (gamma / 2 * gain)
+        return total
+
+    def d_regularise(self, real: torch.Tensor, fake: torch.Tensor,
+                     cond: tuple[torch.Tensor, ...], gain: float, acc: Accumulator) -> None:
+        """R1 (and R2) as their own D step (lazy regularisation), weighted by `gain` = their
+        interval."""
         nets = self.nets
         with self.policy.full_precision():
-            penalty = r1_penalty(nets.D, real, cond)
-        acc.add("r1", penalty)
-        loss = penalty * (self.cfg.r1_gamma / 2 * gain)
+            loss = self._penalties(real, fake, cond, gain, acc)
         nets.opt_d.zero_grad(set_to_none=True)
         sync = self._sync(nets.D)
         self.policy.backward_and_step(loss, nets.opt_d, "d", after_backward=sync)
@@ -167,7 +197,7 @@ class StepRunner:
     def g_main(self, real: torch.Tensor, cond: tuple[torch.Tensor, ...],
                fake: torch.Tensor | None, acc: Accumulator) -> None:
         nets, d = self.nets, self.domain
-        nets.D.requires_grad_(False)
+        nets.set_d_trainable(False)
         try:
             with self.policy.autocast():
                 if fake is None:  # d_steps > 1: the last fake is stale, draw a fresh one
@@ -182,16 +212,20 @@ class StepRunner:
             nets.opt_g.zero_grad(set_to_none=True)
             self.policy.backward_and_step(loss, nets.opt_g, "g")
         finally:
-            nets.D.requires_grad_(True)
+            nets.set_d_trainable(True)
 
     def _g_adversarial(self, real: torch.Tensor, cond: tuple[torch.Tensor, ...],
                        fake: torch.Tensor, acc: Accumulator) -> torch.Tensor:
         nets, d = self.nets, self.domain
         d_fake = nets.d_for_g(fake, *cond)
         fake_features = _split(d_fake, d)[1]
+        real_logits = None
+        if self.paired:  # a relativistic loss rates each fake against a real sample
+            with torch.no_grad():
+                real_logits = _split(nets.d_for_g(real, *cond), d)[0]
         loss = d.generator_adversarial_loss(
             self.dcfg, nets.G, fake, d_fake,
-            lambda out: g_loss_over(self.loss_fn, _split(out, d)[0]))
+            lambda out: g_loss_over(self.loss_fn, _split(out, d)[0], real_logits))
         acc.add("loss_g", loss)
         if self.cfg.feature_matching > 0 and fake_features:
             with torch.no_grad():

@@ -33,6 +33,8 @@ class TrainingState:
     step: int = 0
     d_step: int = 0
     lr_scale: float = 1.0
+    lecam: torch.Tensor | None = None
+    """LeCam's moving averages of D's outputs (real, generated), when LeCam is on."""
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Snapshots:
             "noise": state.noise.get_state(),
             "data": source.state_dict(),
             "lr_scale": state.lr_scale,
+            **({"lecam": state.lecam.clone()} if state.lecam is not None else {}),
         }
 
     def write(self, payload: dict[str, Any], step: int) -> Path:
@@ -88,6 +91,8 @@ def restore(payload: dict[str, Any], path: Path, nets: Networks, state: Training
     source.load_state_dict(payload["data"])
     state.step, state.d_step = int(payload["step"]), int(payload["d_step"])
     state.lr_scale = float(payload["lr_scale"])
+    if state.lecam is not None and "lecam" in payload:  # older snapshots start it afresh
+        state.lecam.copy_(payload["lecam"])
 
 
 def _load_weights(payload: dict[str, Any], path: Path, nets: Networks) -> None:
@@ -106,6 +111,40 @@ def _load_weights(payload: dict[str, Any], path: Path, nets: Networks) -> None:
         ) from None
 
 
+def initialise_from(payload: dict[str, Any], path: Path, nets: Networks) -> None:
+    """Fine-tuning (`init`): G, D and G_ema from another run's snapshot, checked to have the same
+    parameters and shapes. A name that differs only by an augmentation wrapper's prefix
+    (`discriminator.`) matches, and buffers the snapshot lacks (augmentation state) keep their
+    fresh values."""
+    for name, net, stored in (("generator", nets.G, payload["G"]),
+                              ("discriminator", nets.D, payload["D"]),
+                              ("generator", nets.G_ema, payload["G_ema"])):
+        state = _aligned(net, stored, name, path)
+        net.load_state_dict(state, strict=False)
+
+
+def _aligned(net: torch.nn.Module, stored: dict[str, torch.Tensor], what: str,
+             path: Path) -> dict[str, torch.Tensor]:
+    wrapper = "discriminator."
+    parameters = {n for n, _ in net.named_parameters()}
+    out: dict[str, torch.Tensor] = {}
+    for key, value in net.state_dict().items():
+        candidates = (key, key.removeprefix(wrapper), wrapper + key)
+        found = next((stored[c] for c in candidates if c in stored), None)
+        if found is None:
+            if key in parameters:
+                raise ConfigError(f"init {path}: its {what} has no parameter {key!r}; --init"
+                                  " needs a run of the same architecture (same arch, width,"
+                                  " resolution, ...)")
+            continue
+        if found.shape != value.shape:
+            raise ConfigError(
+                f"init {path}: {what} parameter {key!r} is {tuple(found.shape)} there and"
+                f" {tuple(value.shape)} here; --init needs the same architecture settings")
+        out[key] = found
+    return out
+
+
 def rollback_target(snapshots: Snapshots, rollbacks: int, max_rollbacks: int, reason: str,
                     bad_step: int) -> Path:
     """The snapshot to return to after a health failure, or a RunError when the run should
@@ -117,6 +156,20 @@ def rollback_target(snapshots: Snapshots, rollbacks: int, max_rollbacks: int, re
             f" {rollbacks - 1} roll-back(s); last good snapshot: {last}"
         )
     return last
+
+
+def snapshot_of(path: Path, where: str) -> Path:
+    """The snapshot a path names: a file itself, or a run directory's newest snapshot."""
+    if path.is_dir():
+        found = ckpt.list_snapshots(path / "checkpoints") or ckpt.list_snapshots(path)
+        if not found:
+            raise ConfigError(f"{where} {path}: holds no snapshots (looked in"
+                              f" {path / 'checkpoints'})")
+        return found[0][1]
+    if not path.exists():
+        raise ConfigError(f"{where} {path}: does not exist; give a run directory or a .pt"
+                          " snapshot")
+    return path
 
 
 def find_resume_snapshot(run_dir: Path, domain_name: str) -> tuple[Path, dict[str, Any]] | None:

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from .config import DomainConfig, TrainConfig, to_plain
 from .data import DataSource, make_source
 from .device import resolve_device
 from .domain import Domain
-from .errors import GanxError, RunError
+from .errors import ConfigError, GanxError, RunError
 from .fitted import fitted_record
 from .loop import StepLoop
 from .losses import AdversarialLoss
@@ -46,7 +47,15 @@ from .sampling import (
 )
 from .sampling import write_samples as write_domain_samples
 from .signals import StopSignals
-from .snapshots import Snapshots, TrainingState, find_resume_snapshot, restore, rollback_target
+from .snapshots import (
+    Snapshots,
+    TrainingState,
+    find_resume_snapshot,
+    initialise_from,
+    restore,
+    rollback_target,
+    snapshot_of,
+)
 from .validate import check_train_config
 
 log = logging.getLogger("ganx")
@@ -170,13 +179,16 @@ class Trainer:
         self.nets: Networks = build_networks(G, D, c, device=self.device, world=self.world,
                                              policy=self.policy, pretrain=self.pretrain_steps > 0)
         noise = torch.Generator(self.device).manual_seed(rng.stream_seed(c.seed, "training_noise"))
-        self.state = TrainingState(noise)
+        lecam = torch.zeros(2, device=self.device) if c.lecam_weight > 0 else None
+        self.state = TrainingState(noise, lecam=lecam)
         self.profiler = StepProfiler(c.profile_steps if self.world.writes else 0, first=1,
                                      out_dir=self.run_dir / "profile", device=self.device)
         self.runner = StepRunner(
             d, self.dcfg, c, self.nets, self.policy, self.loss_fn, next_batch=self._batch,
             latent=self._latent, label=self.profiler.label, gp_noise=noise,
-            average_grads=self._average_grads if self.world.distributed else None)
+            average_grads=(partial(distributed.average_gradients, world=self.world)
+                           if self.world.distributed else None),
+            lecam_averages=lecam)
         self.snapshots = Snapshots(self.ckpt_dir, c.keep_checkpoints, self.world)
         self._snapshot_reference: Reference | None = None
         self.rollbacks = 0
@@ -198,19 +210,6 @@ class Trainer:
                                       generator=self.state.noise)
         return z[w.rank * local_n: (w.rank + 1) * local_n] if w.distributed else z
 
-    def _average_grads(self, net: nn.Module) -> None:
-        import torch.distributed as dist
-
-        grads = [p.grad for p in net.parameters() if p.grad is not None]
-        if grads:
-            flat = torch.cat([g.flatten() for g in grads])
-            dist.all_reduce(flat)
-            flat /= self.world.size
-            offset = 0
-            for g in grads:
-                g.copy_(flat[offset: offset + g.numel()].view_as(g))
-                offset += g.numel()
-
     # -- snapshots --------------------------------------------------------------------------------
 
     def _snapshot(self) -> Path:
@@ -225,6 +224,17 @@ class Trainer:
         restore(payload, path, self.nets, self.state, self.policy, self.source)
         self.runner.d_step = self.state.d_step
         self.nets.apply_lr(self.cfg, self.state.lr_scale)
+
+    def _initialise(self, source: Path) -> None:
+        """Fine-tuning: G, D and G_ema from another run (fresh optimizers, step 0)."""
+        path = snapshot_of(source, "init")
+        payload = ckpt.load_checkpoint(path)
+        if payload["domain"] != self.domain.name:
+            raise ConfigError(f"init {path}: a snapshot of domain '{payload['domain']}', not"
+                              f" '{self.domain.name}'")
+        initialise_from(payload, path, self.nets)
+        log.info("initialised G, D and G_ema from %s (step %d of that run)", path,
+                 int(payload["step"]))
 
     def _rollback(self, bad_step: int, reason: str, runlog: RunLog) -> None:
         """Return to the newest good snapshot with a lower learning rate, or stop the run."""
@@ -366,6 +376,8 @@ class Trainer:
             self.snapshots.last = path
             runlog.truncate_after(self.state.step)
             log.info("resumed %s from %s at step %d", self.plugin, path, self.state.step)
+        elif c.init:
+            self._initialise(Path(c.init))
         self.callbacks.run_start(self.state.step)
         if self.resume is None:
             self._snapshot()

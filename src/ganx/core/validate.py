@@ -14,8 +14,9 @@ _AT_LEAST_ONE = ("steps", "batch_size", "d_steps", "log_every", "sample_every",
                  "checkpoint_every", "keep_checkpoints", "r1_interval", "n_samples",
                  "eval_samples")
 _POSITIVE = ("g_lr", "d_lr", "pretrain_lr")
-_NOT_NEGATIVE = ("r1_gamma", "gp_weight", "ema_half_life", "ema_rampup", "num_workers",
-                 "feature_matching", "profile_steps", "max_rollbacks", "device_data_limit_mb")
+_NOT_NEGATIVE = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
+                 "ema_rampup", "num_workers", "feature_matching", "profile_steps",
+                 "max_rollbacks", "device_data_limit_mb", "freeze_d")
 
 
 def train_config_problems(cfg: TrainConfig) -> list[str]:
@@ -31,6 +32,8 @@ def train_config_problems(cfg: TrainConfig) -> list[str]:
                         f" got {cfg.eval_every}")
     if not all(0.0 <= b < 1.0 for b in cfg.betas):
         problems.append(f"betas must lie in [0, 1), got {list(cfg.betas)}")
+    if not 0.0 <= cfg.lecam_decay < 1.0:
+        problems.append(f"lecam_decay must lie in [0, 1), got {cfg.lecam_decay}")
     if not 0.0 < cfg.lr_backoff <= 1.0:
         problems.append(f"lr_backoff must lie in (0, 1], got {cfg.lr_backoff}")
     return problems

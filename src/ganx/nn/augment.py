@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganx.core.networks import discriminator_layers
+
 POLICIES = ("color", "translation", "cutout")
 """The transforms a policy may name; they are applied in the order the policy lists them."""
 
@@ -73,6 +75,10 @@ class AugmentedDiscriminator(nn.Module):
     def __init__(self, discriminator: nn.Module, policy: tuple[str, ...]) -> None:
         super().__init__()
         self.discriminator, self.policy = discriminator, policy
+
+    def layers(self) -> list[nn.Module]:
+        """The wrapped discriminator's layers (what FreezeD counts)."""
+        return discriminator_layers(self.discriminator)
 
     def forward(self, x: torch.Tensor, *conditions: torch.Tensor) -> torch.Tensor:
         if self.training:

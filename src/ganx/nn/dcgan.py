@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .layers import weight_layers
+
 
 def _levels(resolution: int) -> int:
     levels = int(math.log2(resolution)) - 2
@@ -105,6 +107,11 @@ class DCGANDiscriminator(nn.Module):
         self.embed = norm(nn.Embedding(num_classes, widths[-1])) if num_classes else None
         if not spectral:
             self.apply(dcgan_init)
+
+    def layers(self) -> list[nn.Module]:
+        """Its layers from the input on (see `ganx.nn.layers`)."""
+        last = [self.head] + ([self.embed] if self.embed is not None else [])
+        return weight_layers([*self.features, *last])
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)

@@ -37,6 +37,10 @@ class MLP(nn.Sequential):
         layers.append(nn.Linear(width, out_features))
         super().__init__(*layers)
 
+    def layers(self) -> list[nn.Module]:
+        """Its Linear layers from the input on (what FreezeD counts)."""
+        return [m for m in self if isinstance(m, nn.Linear)]
+
     def __getitem__(self, idx: Any) -> Any:
         # a slice is a plain nn.Sequential of those layers (with their names), e.g. `net[:-1]`
         # for a discriminator's features before its output layer

@@ -104,6 +104,11 @@ class ResNetDiscriminator(nn.Module):
         self.linear = spectral_norm(nn.Linear(width, 1))
         self.embed = spectral_norm(nn.Embedding(num_classes, width)) if num_classes else None
 
+    def layers(self) -> list[nn.Module]:
+        """Its residual blocks from the input on, then the output layers."""
+        last = [self.linear] + ([self.embed] if self.embed is not None else [])
+        return [*self.blocks, *last]
+
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = F.relu(self.blocks(x)).sum(dim=(2, 3))
         logits: torch.Tensor = self.linear(h).squeeze(1)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .dcgan import dcgan_init
+from .layers import weight_layers
 
 
 def _depth(resolution: int) -> int:
@@ -85,6 +86,10 @@ class PatchDiscriminator(nn.Module):
         blocks += [nn.Conv2d(w, 1, 3, 1, 1)]
         self.net = nn.Sequential(*blocks)
         self.apply(dcgan_init)
+
+    def layers(self) -> list[nn.Module]:
+        """Its layers from the input on (see `ganx.nn.layers`)."""
+        return weight_layers(self.net)
 
     def forward(self, x: torch.Tensor, corrupted: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.net(torch.cat([x, corrupted], dim=1)).flatten(1)

@@ -17,6 +17,7 @@ BUILTIN_LOSSES = {
     "hinge": "ganx.core.losses:Hinge",
     "wasserstein": "ganx.core.losses:Wasserstein",
     "lsgan": "ganx.core.losses:LeastSquares",
+    "rpgan": "ganx.core.losses:RelativisticPairing",
 }
 
 

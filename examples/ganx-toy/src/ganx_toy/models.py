@@ -33,6 +33,10 @@ class Discriminator(nn.Module):
         self.net = MLP(2, 1, hidden, depth)
         self.scale, self.offset = scale, offset
 
+    def layers(self) -> list[nn.Module]:
+        """Its Linear layers from the input on (what `freeze_d` counts)."""
+        return self.net.layers()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.offset != (0.0, 0.0):
             x = x - torch.tensor(self.offset, dtype=x.dtype, device=x.device)
