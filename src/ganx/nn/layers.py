@@ -26,6 +26,6 @@ def weight_layers(modules: Iterable[nn.Module]) -> list[nn.Module]:
     for module in modules:
         if isinstance(module, WEIGHTED):  # spectral-norm layers keep (a subclass of) their class
             groups.append([module])
-        elif groups and any(p.requires_grad for p in module.parameters()):
+        elif groups and any(True for _ in module.parameters()):
             groups[-1].append(module)
     return [group[0] if len(group) == 1 else nn.Sequential(*group) for group in groups]
