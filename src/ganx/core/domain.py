@@ -260,7 +260,13 @@ class Domain(Generic[C]):
     # -- evaluation --------------------------------------------------------------------------------
 
     def default_metrics(self, cfg: C) -> Sequence[str]:
-        """Names of registered metrics evaluated for this domain by default."""
+        """Names of registered metrics evaluated for this domain by default (at the training
+        loop's eval points and by `ganx evaluate`)."""
+        return ()
+
+    def evaluation_metrics(self, cfg: C) -> Sequence[str]:
+        """Names of registered metrics that `ganx evaluate` adds to `default_metrics`: ones too
+        slow for every eval point (the image domain's memorisation report). Default: none."""
         return ()
 
     def model_metrics(

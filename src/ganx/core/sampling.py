@@ -13,6 +13,7 @@ from .calls import call_domain, plugin_method
 from .data import reference_batch
 from .domain import Domain, describe
 from .errors import GanxError, RunError
+from .evaluation import EvaluationContext, evaluating
 from .rng import stream_seed
 
 __all__ = ["Reference", "call_domain", "evaluate_generator", "generate", "model_scores",
@@ -114,6 +115,7 @@ def evaluate_generator(
     domain: Domain[Any], cfg: Any, generator: nn.Module, dataset: Any,
     metrics: Mapping[str, Any], *, n: int, seed: int, device: torch.device, batch_size: int,
     autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+    context: EvaluationContext | None = None,
 ) -> dict[str, float]:
     """The one evaluation path (training's eval points, `ganx evaluate`, `ganx.evaluate`): the
     metrics over up to `n` generated samples against as many real ones, plus the domain's
@@ -128,6 +130,7 @@ def evaluate_generator(
         fake = generate(domain, cfg, generator, len(ref[0]), device=device,
                         seed=stream_seed(seed, "eval_samples"), batch_size=batch_size,
                         autocast=autocast, reference=ref)
-        results = score(metrics, fake, ref[0], cfg)
+        with evaluating(context):
+            results = score(metrics, fake, ref[0], cfg)
     results.update(model_scores(domain, cfg, generator, ref, device))
     return results

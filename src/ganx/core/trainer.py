@@ -28,6 +28,7 @@ from .data import DataSource, make_source
 from .device import resolve_device
 from .domain import Domain
 from .errors import ConfigError, GanxError, RunError
+from .evaluation import EvaluationContext
 from .fitted import fitted_record
 from .loop import StepLoop
 from .losses import AdversarialLoss
@@ -331,10 +332,12 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         if not self.world.writes:
             return {}
+        context = EvaluationContext(self.cfg.data, self.run_dir / "evaluation", self.state.step,
+                                    "train")
         return evaluate_generator(
             self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
             n=self.cfg.eval_samples, seed=self.cfg.seed, device=self.device,
-            batch_size=self.cfg.batch_size, autocast=self.policy.autocast)
+            batch_size=self.cfg.batch_size, autocast=self.policy.autocast, context=context)
 
     # -- the run -----------------------------------------------------------------------------------
 

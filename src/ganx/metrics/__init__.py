@@ -6,6 +6,8 @@
   `kernel_inception_distance` (KID, with its standard deviation), `precision_recall`
   (Kynkäänniemi et al. 2019) and `density_coverage` (Naeem et al. 2020);
 - restoration quality on tensors: `psnr`, `ssim`;
+- copying of the training set: `memorisation_report` (nearest-neighbour distances of generated
+  samples against unseen real ones), `nearest`;
 - a feature-extractor registry (`feature_extractor("inception")`, `register_feature_extractor`)
   and a cache of reference statistics keyed by extractor and data (`reference_stats`);
 - sample writers: `save_image_grid`, `write_wav`, `spectrogram_pictures`.
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     )
     from .kid import kernel_inception_distance
     from .knn import KNN_K, density_coverage, precision_recall
+    from .memorisation import MemorisationReport, memorisation_report, nearest
     from .reference import Reference, reference_stats, score_features
     from .restoration import psnr, ssim
     from .threads import single_thread
@@ -59,6 +62,9 @@ _LAZY = {
     "pixel_digest": "image_features",
     "to_pixels": "image_features",
     "kernel_inception_distance": "kid",
+    "MemorisationReport": "memorisation",
+    "memorisation_report": "memorisation",
+    "nearest": "memorisation",
     "KNN_K": "knn",
     "density_coverage": "knn",
     "precision_recall": "knn",
@@ -79,6 +85,7 @@ __all__ = [
     "KNN_K",
     "FeatureExtractor",
     "FeatureNet",
+    "MemorisationReport",
     "Reference",
     "array_digest",
     "density_coverage",
@@ -90,6 +97,8 @@ __all__ = [
     "frechet_distance_from_stats",
     "image_feature_extractor",
     "kernel_inception_distance",
+    "memorisation_report",
+    "nearest",
     "pixel_digest",
     "precision_recall",
     "psnr",

@@ -24,3 +24,4 @@ def ganx_register_metrics(register: Callable[[str, Any], None]) -> None:
     # a lazy "module:attribute": the metrics module imports torch, discovery must not
     register("image-fid", "ganx.plugins.image.metrics:image_metrics")
     register("image-restoration", "ganx.plugins.image.restoration_metrics:restoration_metrics")
+    register("image-memorisation", "ganx.plugins.image.memorisation:memorisation_metrics")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,9 @@ RESTORATION = RestorationTask(given="images",
 
 @dataclass
 class ImageConfig(DomainConfig):
-    # snapshots from before d_norm existed trained the DCGAN discriminator with BatchNorm
-    legacy_defaults: ClassVar[dict[str, Any]] = {"d_norm": "batch"}
+    # snapshots from before d_norm existed trained the DCGAN discriminator with BatchNorm, and
+    # those from before augment=auto had no augmentation unless they named a policy
+    legacy_defaults: ClassVar[dict[str, Any]] = {"d_norm": "batch", "augment": "none"}
 
     resolution: int = 32
     """Square image size in pixels: 16, 32, 64 or 128. Images are centre-cropped and resized."""
@@ -33,15 +33,28 @@ class ImageConfig(DomainConfig):
     """Number of classes; 0 takes it from the data when conditional."""
     label: int = -1
     """Class drawn by `ganx sample` and snapshots of a conditional run; -1 cycles through all."""
-    arch: Literal["dcgan", "resnet"] = "dcgan"
-    """dcgan (Radford et al. 2016) or resnet (SNGAN: residual blocks, spectral-norm D)."""
+    arch: Literal["dcgan", "resnet", "stylegan2"] = "dcgan"
+    """dcgan (Radford et al. 2016), resnet (SNGAN: residual blocks, spectral-norm D) or stylegan2
+    (Karras et al. 2020: mapping network, modulated convolutions, noise, skip outputs; a residual
+    discriminator with minibatch standard deviation; 16 to 256 px)."""
     d_norm: Literal["auto", "batch", "spectral"] = "auto"
     """Normalisation in the discriminator: batch (the DCGAN paper) or spectral (SN-DCGAN,
     Miyato et al. 2018). auto: spectral to generate (lower FID than batch at 10k and 20k steps,
     benchmarks/results/image-quality-cpu.md), batch in the restoration tasks' PatchGAN. The resnet
     discriminator is always spectral."""
-    augment: str = ""
-    """DiffAugment policy for small datasets: comma-separated color, translation, cutout."""
+    augment: str = "auto"
+    """Discriminator augmentation: auto (ada on datasets under 5,000 images, else none), ada
+    (adaptive discriminator augmentation, Karras et al. 2020), none, or a DiffAugment policy:
+    comma-separated color, translation, cutout."""
+    ada_target: float = 0.6
+    """ADA: the target of the overfitting heuristic r_t = E[sign(D(real))]."""
+    ada_kimg: float = 100.0
+    """ADA: thousands of real images over which p may move from 0 to 1."""
+    style_mixing: float = 0.9
+    """stylegan2: share of training samples that switch to a second latent at a random layer."""
+    mapping_layers: int = 2
+    """stylegan2: layers of the mapping network (the paper's 8 is for 1024 px faces; 2 suits
+    small images, as in StyleGAN2-ADA's CIFAR-10 setting)."""
     latent_dim: int = 100
     width: int = 64
     """Channels of the widest-resolution layer (ngf/ndf in the DCGAN paper)."""
@@ -58,13 +71,6 @@ class ImageConfig(DomainConfig):
     """superres: downsampling factor of the input."""
 
 
-def discriminator_norm(cfg: ImageConfig) -> str:
-    """`d_norm` with auto resolved: spectral to generate, batch (PatchGAN) to restore."""
-    if cfg.d_norm != "auto":
-        return cfg.d_norm
-    return "spectral" if cfg.task == "generate" else "batch"
-
-
 class ImageDomain(Domain):
     name = "image"
     description = "images from a folder or a named dataset (default: Fashion-MNIST subset)"
@@ -79,45 +85,19 @@ class ImageDomain(Domain):
         if cfg.arch == "resnet" and cfg.task == "generate":
             # SNGAN's settings (Miyato et al. 2018): hinge loss, Adam betas (0, 0.9)
             return {**self.train_defaults, "loss": "hinge", "betas": (0.0, 0.9)}
+        if cfg.arch == "stylegan2" and cfg.task == "generate":
+            # StyleGAN2-ADA's small-image (CIFAR-10) settings: Adam 0.0025, betas (0, 0.99),
+            # lazy R1 with gamma 0.01 every 16 D steps; an EMA half-life of batch x 10/32 kimg
+            # (20,000 images at the default batch of 64)
+            return {**self.train_defaults, "g_lr": 0.0025, "d_lr": 0.0025,
+                    "betas": (0.0, 0.99), "r1_gamma": 0.01, "r1_interval": 16,
+                    "ema_half_life": 20_000}
         return dict(self.train_defaults)
 
     def resolve_config(self, cfg: ImageConfig, data: str) -> ImageConfig:
-        from . import sources
+        from .checks import resolved
 
-        if cfg.resolution not in (16, 32, 64, 128):
-            raise ConfigError(f"resolution {cfg.resolution}: use 16, 32, 64 or 128")
-        channels, classes = sources.peek(data)
-        changes: dict[str, Any] = {"d_norm": discriminator_norm(cfg)}
-        if cfg.channels == 0:
-            changes["channels"] = channels
-        elif cfg.channels not in (1, 3):
-            raise ConfigError(f"channels {cfg.channels}: use 1, 3 or 0 (from the data)")
-        from ganx.nn import parse_policy
-
-        try:
-            parse_policy(cfg.augment)
-        except ValueError as exc:
-            raise ConfigError(f"augment {cfg.augment!r}: {exc}") from None
-        restoring = cfg.task != "generate"
-        if restoring and cfg.conditional:
-            raise ConfigError("conditional=true applies to task=generate only")
-        if restoring and cfg.d_norm == "spectral":
-            raise ConfigError(f"d_norm=spectral applies to task=generate only; task={cfg.task}"
-                              " uses the PatchGAN discriminator with BatchNorm")
-        if cfg.arch == "resnet" and not restoring and cfg.d_norm == "batch":
-            raise ConfigError("d_norm=batch applies to arch=dcgan only; the resnet discriminator"
-                              " is always spectral (use d_norm=auto or spectral)")
-        if cfg.task == "superres" and (cfg.scale < 2 or cfg.resolution % cfg.scale):
-            raise ConfigError(f"scale {cfg.scale}: use a factor of 2 or more that divides"
-                              f" resolution {cfg.resolution}")
-        if cfg.task == "inpaint" and not 0 < cfg.mask_size < 1:
-            raise ConfigError(f"mask_size {cfg.mask_size}: use a share between 0 and 1")
-        if cfg.conditional and cfg.num_classes == 0:
-            if classes < 2:
-                raise ConfigError(f"conditional training needs labels; {data or 'the data'} has"
-                                  " none (put images in one subfolder per class)")
-            changes["num_classes"] = classes
-        return dataclasses.replace(cfg, **changes)
+        return resolved(cfg, data)
 
     def build_dataset(self, cfg: ImageConfig, data: str):
         import torch
@@ -133,45 +113,22 @@ class ImageDomain(Domain):
         return tensor
 
     def build_generator(self, cfg: ImageConfig):
-        if cfg.task != "generate":
-            from ganx.nn import UNetGenerator, input_channels
+        from . import networks
 
-            return UNetGenerator(input_channels(cfg.task, cfg.channels), cfg.channels,
-                                 cfg.resolution, cfg.width, cfg.task)
-        classes = cfg.num_classes if cfg.conditional else 0
-        if cfg.arch == "resnet":
-            from ganx.nn import ResNetGenerator
-
-            return ResNetGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width,
-                                   classes)
-        from ganx.nn import DCGANGenerator
-
-        return DCGANGenerator(cfg.latent_dim, cfg.channels, cfg.resolution, cfg.width, classes)
+        return networks.generator(cfg)
 
     def build_discriminator(self, cfg: ImageConfig):
-        from ganx.nn import AugmentedDiscriminator, parse_policy
+        from . import networks
 
-        if cfg.task != "generate":
-            from ganx.nn import PatchDiscriminator, input_channels
-
-            d = PatchDiscriminator(cfg.channels, input_channels(cfg.task, cfg.channels),
-                                   cfg.width)
-        elif cfg.arch == "resnet":
-            from ganx.nn import ResNetDiscriminator
-
-            d = ResNetDiscriminator(cfg.channels, cfg.resolution, cfg.width,
-                                    cfg.num_classes if cfg.conditional else 0)
-        else:
-            from ganx.nn import DCGANDiscriminator
-
-            d = DCGANDiscriminator(cfg.channels, cfg.resolution, cfg.width,
-                                   cfg.num_classes if cfg.conditional else 0,
-                                   spectral=discriminator_norm(cfg) == "spectral")
-        policy = parse_policy(cfg.augment)
-        return AugmentedDiscriminator(d, policy) if policy else d
+        return networks.discriminator(cfg)
 
     def default_metrics(self, cfg: ImageConfig):
         return ["image-fid"] if cfg.task == "generate" else ["image-restoration"]
+
+    def evaluation_metrics(self, cfg: ImageConfig):
+        # the whole training set through the feature network: for `ganx evaluate`, not every
+        # eval point
+        return ["image-memorisation"] if cfg.task == "generate" else []
 
     # -- restoration: corrupted inputs are the generator's condition ----------------------------
 

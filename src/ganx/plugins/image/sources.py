@@ -280,6 +280,30 @@ def load(data: str, resolution: int, channels: int) -> ImageSet:
     return result
 
 
+def heldout(data: str, resolution: int, channels: int) -> ImageSet | None:
+    """Real images of `--data`'s distribution that are not in its training set (Fashion-MNIST's
+    10,000 test images, from the Debian package), or None when the data has no such split."""
+    test = DEBIAN_FASHION / "t10k-images-idx3-ubyte.gz"
+    if (data or DEFAULT) not in ("fashion-mnist", "fashion-mnist-mini") or not test.is_file():
+        return None
+    labels = read_idx(DEBIAN_FASHION / "t10k-labels-idx1-ubyte.gz", "labels")
+    images = ImageSet(read_idx(test, "images")[:, None], labels, list(FASHION_CLASSES))
+    return resize_set(images, resolution, channels)
+
+
+SIZES = {"fashion-mnist-mini": 8000, "fashion-mnist": 60000, "digits": 1797}
+"""Images in each named dataset."""
+
+
+def count(data: str) -> int:
+    """How many images `--data` holds (files in a folder, without decoding them)."""
+    name = data or DEFAULT
+    if name in SIZES:
+        return SIZES[name]
+    root = Path(name).expanduser()
+    return len(list_image_files(root)) if root.is_dir() else 0
+
+
 def peek(data: str) -> tuple[int, int]:
     """(channels, number of classes) of `--data` without decoding every image."""
     name = data or DEFAULT
