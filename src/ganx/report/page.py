@@ -90,6 +90,11 @@ def _when(stamp: float | None) -> str:
 def context(run: RunData, snapshots: int = 12) -> dict[str, Any]:
     """Everything the template shows."""
     samples = collect_samples(run.run_dir / "samples", snapshots=snapshots)
+    # pictures evaluations made (the image domain's closest generated/training pairs)
+    evaluated = collect_samples(run.run_dir / "evaluation")
+    for series, shown in evaluated.images.items():
+        samples.images[f"evaluation: {series}"] = shown
+        samples.image_counts[f"evaluation: {series}"] = evaluated.image_counts[series]
     train_step, train_values = latest_values(run.rows, TRAIN_KINDS)
     eval_step, eval_values = latest_values(run.rows, EVAL_KINDS)
     notes = list(samples.notes)

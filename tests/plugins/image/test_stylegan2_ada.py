@@ -108,3 +108,6 @@ def test_evaluate_reports_memorisation_with_the_closest_pairs(tmp_path, monkeypa
     from PIL import Image
 
     assert Image.open(pairs).size[1] > Image.open(pairs).size[0] / 8  # two rows of eight
+    from ganx.report import render_report
+
+    assert "evaluation: memorisation" in render_report(run.run_dir)
