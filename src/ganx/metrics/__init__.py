@@ -39,7 +39,12 @@ if TYPE_CHECKING:
     )
     from .kid import kernel_inception_distance
     from .knn import KNN_K, density_coverage, precision_recall
-    from .memorisation import MemorisationReport, memorisation_report, nearest
+    from .memorisation import (
+        MemorisationReport,
+        image_memorisation,
+        memorisation_report,
+        nearest,
+    )
     from .reference import Reference, reference_stats, score_features
     from .restoration import psnr, ssim
     from .threads import single_thread
@@ -64,6 +69,7 @@ _LAZY = {
     "kernel_inception_distance": "kid",
     "MemorisationReport": "memorisation",
     "memorisation_report": "memorisation",
+    "image_memorisation": "memorisation",
     "nearest": "memorisation",
     "KNN_K": "knn",
     "density_coverage": "knn",
@@ -96,6 +102,7 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_stats",
     "image_feature_extractor",
+    "image_memorisation",
     "kernel_inception_distance",
     "memorisation_report",
     "nearest",

@@ -17,11 +17,18 @@ data does; one that memorised sits closer. Two numbers say how much:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from .distances import Array, as_features, check_widths
+
+if TYPE_CHECKING:
+    import torch
+
+    from .image_features import FeatureNet
 
 CLOSE_QUANTILE = 0.05
 CHUNK = 1024
@@ -78,3 +85,28 @@ def memorisation_report(fake: npt.ArrayLike, train: npt.ArrayLike,
     }
     closest = [(int(i), int(fake_i[i]), float(fake_d[i])) for i in order]
     return MemorisationReport(values, closest)
+
+
+def image_memorisation(net: FeatureNet, fake: torch.Tensor, train: torch.Tensor,
+                       heldout: torch.Tensor | None = None, *, namespace: str,
+                       out_dir: Path | None = None, step: int = 0) -> dict[str, float]:
+    """`memorisation_report` for images (N, C, H, W) in [-1, 1] under a feature network, the
+    training features cached with the FID statistics under `namespace`; with `out_dir`, also
+    `memorisation-step-N.png` there: the closest generated images over their nearest training
+    images."""
+    import torch
+
+    from .image_features import pixel_digest
+    from .reference import reference_stats
+    from .writers import save_image_grid
+
+    bank = reference_stats(net, train, namespace=namespace, data_digest=pixel_digest(train))
+    report = memorisation_report(net(fake), bank.features,
+                                 net(heldout) if heldout is not None else None)
+    if out_dir is not None:
+        top = torch.stack([fake[i] for i, _, _ in report.closest])
+        bottom = torch.stack([train[j] for _, j, _ in report.closest])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_image_grid(torch.cat([top, bottom]), out_dir / f"memorisation-step-{step:08d}.png",
+                        nrow=len(report.closest))
+    return {**report.values, "memo_train_images": float(len(train))}

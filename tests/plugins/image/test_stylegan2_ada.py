@@ -111,3 +111,11 @@ def test_evaluate_reports_memorisation_with_the_closest_pairs(tmp_path, monkeypa
     from ganx.report import render_report
 
     assert "evaluation: memorisation" in render_report(run.run_dir)
+
+
+def test_stylegan2_trains_under_bf16_autocast(tmp_path):
+    result = ganx.train("image", run_dir=str(tmp_path / "run"), settings=TINY_SG2,
+                        **{**RUN, "precision": "bf16"}, steps=2)
+    assert result.precision == "bf16" and result.step == 2
+    payload = load_checkpoint(result.checkpoint)
+    assert all(torch.isfinite(t).all() for t in payload["G"].values() if t.is_floating_point())

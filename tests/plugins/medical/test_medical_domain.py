@@ -248,3 +248,14 @@ def test_rician_and_low_dose_noise_have_the_documented_strength():
     background = torch.full((64, 1, 32, 32), -1.0)  # zero signal: Rician becomes Rayleigh
     mr = (corruptions.rician(background, 0.1) + 1) / 2
     assert float(mr.mean()) == pytest.approx(0.1 * math.sqrt(math.pi / 2), rel=0.03)
+
+
+def test_evaluate_reports_memorisation_of_training_slices(tmp_path):
+    import ganx
+
+    run = ganx.train("medical", run_dir=str(tmp_path / "run"), steps=2, batch_size=8,
+                     device="cpu", precision="fp32", eval_every=-1, settings=TINY)
+    results = ganx.evaluate(run.run_dir, n=32)
+    assert {"memo_close_share", "memo_nn_ratio", "memo_train_images"} <= results.keys()
+    assert results["memo_heldout"] == 0.0  # leave-one-out: the data has no held-out split
+    assert (tmp_path / "run" / "evaluation" / "memorisation-step-00000002.png").is_file()

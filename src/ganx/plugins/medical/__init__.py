@@ -25,3 +25,4 @@ def ganx_register_metrics(register: Callable[[str, Any], None]) -> None:
     # lazy "module:attribute" references: the metrics module imports torch, discovery must not
     register("medical-fid", "ganx.plugins.medical.metrics:generation_metrics")
     register("medical-restoration", "ganx.plugins.medical.metrics:restoration_metrics")
+    register("medical-memorisation", "ganx.plugins.medical.memorisation:memorisation_metrics")

@@ -206,6 +206,9 @@ class MedicalDomain(Domain):
     def default_metrics(self, cfg: MedicalConfig):
         return ["medical-fid"] if cfg.task == "generate" else ["medical-restoration"]
 
+    def evaluation_metrics(self, cfg: MedicalConfig):
+        return ["medical-memorisation"] if cfg.task == "generate" else []
+
     # -- sampling ---------------------------------------------------------------------------------
 
     def generate(self, cfg: MedicalConfig, generator_net, n: int, *, device, rng,
