@@ -111,6 +111,18 @@ def _load_weights(payload: dict[str, Any], path: Path, nets: Networks) -> None:
         ) from None
 
 
+def initialise_run(source: Path, domain_name: str, nets: Networks) -> None:
+    """Fine-tuning (`init`): G, D and G_ema from another run (fresh optimizers, step 0)."""
+    path = snapshot_of(source, "init")
+    payload = ckpt.load_checkpoint(path)
+    if payload["domain"] != domain_name:
+        raise ConfigError(f"init {path}: a snapshot of domain '{payload['domain']}', not"
+                          f" '{domain_name}'")
+    initialise_from(payload, path, nets)
+    log.info("initialised G, D and G_ema from %s (step %d of that run)", path,
+             int(payload["step"]))
+
+
 def initialise_from(payload: dict[str, Any], path: Path, nets: Networks) -> None:
     """Fine-tuning (`init`): G, D and G_ema from another run's snapshot, checked to have the same
     parameters and shapes. A name that differs only by an augmentation wrapper's prefix

@@ -27,7 +27,7 @@ from .config import DomainConfig, TrainConfig, to_plain
 from .data import DataSource, make_source
 from .device import resolve_device
 from .domain import Domain
-from .errors import ConfigError, GanxError, RunError
+from .errors import GanxError, RunError
 from .evaluation import EvaluationContext
 from .fitted import fitted_record
 from .loop import StepLoop
@@ -52,10 +52,9 @@ from .snapshots import (
     Snapshots,
     TrainingState,
     find_resume_snapshot,
-    initialise_from,
+    initialise_run,
     restore,
     rollback_target,
-    snapshot_of,
 )
 from .validate import check_train_config
 
@@ -226,17 +225,6 @@ class Trainer:
         self.runner.d_step = self.state.d_step
         self.nets.apply_lr(self.cfg, self.state.lr_scale)
 
-    def _initialise(self, source: Path) -> None:
-        """Fine-tuning: G, D and G_ema from another run (fresh optimizers, step 0)."""
-        path = snapshot_of(source, "init")
-        payload = ckpt.load_checkpoint(path)
-        if payload["domain"] != self.domain.name:
-            raise ConfigError(f"init {path}: a snapshot of domain '{payload['domain']}', not"
-                              f" '{self.domain.name}'")
-        initialise_from(payload, path, self.nets)
-        log.info("initialised G, D and G_ema from %s (step %d of that run)", path,
-                 int(payload["step"]))
-
     def _rollback(self, bad_step: int, reason: str, runlog: RunLog) -> None:
         """Return to the newest good snapshot with a lower learning rate, or stop the run."""
         self.rollbacks += 1
@@ -380,7 +368,7 @@ class Trainer:
             runlog.truncate_after(self.state.step)
             log.info("resumed %s from %s at step %d", self.plugin, path, self.state.step)
         elif c.init:
-            self._initialise(Path(c.init))
+            initialise_run(Path(c.init), self.domain.name, self.nets)
         self.callbacks.run_start(self.state.step)
         if self.resume is None:
             self._snapshot()
