@@ -45,6 +45,7 @@ ROWS = [("inception_score", "Inception score (digits, max 10)"),
         ("confident", "share of clips classified with p > 0.9"),
         ("confident_real", "same for real clips"),
         ("not_digit", "share classified 'not a digit'"),
+        ("digit_diversity", "within-digit diversity, generated / real (1 = as varied)"),
         ("fd_digits", "Fréchet distance, classifier features"),
         ("fd_mel", "Fréchet distance, log-mel statistics"),
         ("classifier_accuracy", "classifier held-out accuracy"),
@@ -80,13 +81,18 @@ for k in range(classes):
 """
 
 
-def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[str]:
+def per_class(run_dir: Path, n: int, env: dict[str, str], results: dict[str, float]) -> list[str]:
     """A conditional run's clips by requested class: the classifier's verdicts (the same clips
-    and seed as `ganx evaluate`), the share heard as the requested digit, the confident share."""
+    and seed as `ganx evaluate`), the share heard as the requested digit, the confident share,
+    and (from `ganx evaluate`) the diversity of the clips heard as that digit against real ones."""
     done = subprocess.run([sys.executable, "-c", PER_CLASS, str(run_dir), str(n)],
                           capture_output=True, text=True, env=env, check=True)
+    rows = []
+    for k, row in enumerate(done.stdout.splitlines()):
+        diversity = results.get(f"digit_diversity_{k}")
+        rows.append(f"{row} {'n/a' if diversity is None else f'{diversity:.2f}'} |")
     return ["", "| requested class | classifier's verdicts (class: clips) | heard as requested |"
-            " confident |", "|---|---|---|---|", *done.stdout.splitlines()]
+            " confident | diversity (heard as this digit) |", "|---|---|---|---|---|", *rows]
 
 
 def main() -> None:
@@ -119,7 +125,7 @@ def main() -> None:
                                       env=env)))
                  for p in points]
         config = (run_dir / "config.toml").read_text()
-        classes = per_class(run_dir, args.n, env) if "conditional = true" in config else []
+        classes = per_class(run_dir, args.n, env, results) if "conditional = true" in config else []
 
     def setting(key: str) -> str:
         line = next((ln for ln in config.splitlines() if ln.startswith(f"{key} =")), "")

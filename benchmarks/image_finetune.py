@@ -19,6 +19,7 @@ import argparse
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,20 +52,21 @@ def test_images(index: int) -> torch.Tensor:
     return torch.from_numpy(picked).float().div(127.5).sub(1.0)
 
 
-def score(run: Path, real: torch.Tensor, n: int) -> dict[str, float]:
+def score(run: Path, real_features: torch.Tensor, n: int) -> dict[str, float]:
     import ganx
-    from ganx.metrics import (
-        frechet_distance,
-        image_feature_extractor,
-        kernel_inception_distance,
-    )
+    from ganx.metrics import frechet_distance, kernel_inception_distance
 
-    fake = ganx.load(run).generate(n, seed=123)
-    net = image_feature_extractor(32, 1)
-    f, r = net(fake), net(real)
-    kid, kid_std = kernel_inception_distance(f, r)
-    return {"fid": frechet_distance(f, r), "kid": kid, "kid_std": kid_std,
+    net = feature_net()
+    f = net(ganx.load(run).generate(n, seed=123))
+    kid, kid_std = kernel_inception_distance(f, real_features)
+    return {"fid": frechet_distance(f, real_features), "kid": kid, "kid_std": kid_std,
             "feature_net": net.name}
+
+
+def feature_net() -> Any:
+    from ganx.metrics import image_feature_extractor
+
+    return image_feature_extractor(32, 1)
 
 
 def main() -> None:
@@ -89,6 +91,7 @@ def main() -> None:
                      "--no-progress")
         data = class_folder(args.class_index, args.target_images, root / "target")
         real = test_images(args.class_index)
+        real_features = feature_net()(real)  # once: every run is scored against them
         rows: dict[str, list[dict[str, float]]] = {"scratch": [], "fine-tuned": []}
         for seed in args.seeds:
             common = ["--plugin", "image", "--data", str(data), "--steps", str(args.steps),
@@ -96,8 +99,8 @@ def main() -> None:
             run_ganx("train", *common, "--run-dir", str(root / f"scratch-{seed}"))
             run_ganx("train", *common, "--init", str(source), "--set",
                      f"freeze_d={args.freeze_d}", "--run-dir", str(root / f"tuned-{seed}"))
-            rows["scratch"].append(score(root / f"scratch-{seed}", real, args.n))
-            rows["fine-tuned"].append(score(root / f"tuned-{seed}", real, args.n))
+            rows["scratch"].append(score(root / f"scratch-{seed}", real_features, args.n))
+            rows["fine-tuned"].append(score(root / f"tuned-{seed}", real_features, args.n))
     print(table(args, rows, len(real)))
 
 

@@ -47,6 +47,22 @@ def test_inception_score_bounds():
     assert metrics.inception_score(np.full((10, 10), 0.1)) == pytest.approx(1.0)
 
 
+def test_digit_diversity_sees_per_digit_collapse():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(40, 8))
+    heard = np.arange(40) % 4
+    same = metrics.digit_diversity(real, heard, real, heard, classes=4)
+    assert same["digit_diversity"] == pytest.approx(1.0)
+    collapsed = real.copy()
+    collapsed[heard == 2] = real[2] + 1e-3 * rng.normal(size=(10, 8))  # digit 2: one clip
+    out = metrics.digit_diversity(collapsed, heard, real, heard, classes=4)
+    assert out["digit_diversity_2"] < 0.01
+    assert out["digit_diversity_0"] == pytest.approx(1.0)
+    assert out["digit_diversity"] == pytest.approx((3 + out["digit_diversity_2"]) / 4)
+    lonely = metrics.digit_diversity(real[:1], heard[:1], real, heard, classes=4)
+    assert lonely == {}  # no digit with two generated clips: nothing to say
+
+
 def test_classifier_is_trained_once_cached_and_checked(monkeypatch, caplog):
     monkeypatch.setattr(classifier, "EPOCHS", 2)  # caching is the point here, not accuracy
     with caplog.at_level("INFO", logger="ganx"):
@@ -81,6 +97,7 @@ def test_generation_metrics_tell_digits_from_noise(small_classifier):
     assert noise["fd_digits"] > same["fd_digits"]
     assert same["inception_score"] > noise["inception_score"]
     assert 0 <= noise["confident"] <= 1 and same["confident_real"] > 0
+    assert same["digit_diversity"] > 0.3  # real against real: comparable spread
     plain = metrics.generation_metrics(real[:20], real[20:], config(
         sample_rate=8000, segment=8192, digit_metrics=False))
     assert "inception_score" not in plain  # digit metrics off: only log-mel statistics

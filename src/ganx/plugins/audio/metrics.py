@@ -11,6 +11,12 @@
   above 0.9, and `not_digit`, the share it calls "not a digit"; the same for the real clips
   (`inception_score_real`, `confident_real`) as the ceiling to compare with, and
   `classifier_accuracy` (held out).
+- `digit_diversity`: variety within a digit. For each digit, the mean pairwise Euclidean distance
+  of the classifier features of the clips it hears as that digit, generated divided by real; the
+  mean of those ratios over the digits with at least two clips on both sides (1 is as varied as
+  real speech, near 0 is one clip repeated: per-class mode collapse). `digit_diversity_<d>` gives
+  each digit's ratio. Clips are grouped by the classifier's verdict, not by the requested class,
+  so the value needs no labels and also applies to unconditional runs.
 
 Values depend on the number of samples (`n_fake`, `n_real`): compare results with equal counts.
 """
@@ -80,4 +86,31 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
             not_digit=float((p_fake.argmax(1) == other).mean()),
             classifier_accuracy=float(meta["accuracy"]),
         )
+        results.update(digit_diversity(f_fake, p_fake.argmax(1), f_real, p_real.argmax(1),
+                                       classes=other))
     return results
+
+
+def mean_pairwise_distance(features: np.ndarray) -> float:
+    """Mean Euclidean distance over the distinct pairs of rows (at least two rows)."""
+    x = torch.from_numpy(np.asarray(features, dtype=np.float64))
+    n = len(x)
+    return float(torch.pdist(x).sum()) / (n * (n - 1) / 2)
+
+
+def digit_diversity(f_fake: np.ndarray, heard_fake: np.ndarray, f_real: np.ndarray,
+                    heard_real: np.ndarray, classes: int) -> dict[str, float]:
+    """Within-digit spread of generated clips relative to real ones (see the module doc);
+    empty when no digit has two clips on both sides."""
+    ratios = {}
+    for d in range(classes):
+        fake, real = f_fake[heard_fake == d], f_real[heard_real == d]
+        if len(fake) >= 2 and len(real) >= 2:
+            spread_real = mean_pairwise_distance(real)
+            if spread_real > 0:
+                ratios[d] = mean_pairwise_distance(fake) / spread_real
+    if not ratios:
+        return {}
+    out = {f"digit_diversity_{d}": r for d, r in ratios.items()}
+    out["digit_diversity"] = float(np.mean(list(ratios.values())))
+    return out
