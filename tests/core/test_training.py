@@ -191,6 +191,7 @@ def test_losses_regularizers_and_precisions_train(host, tmp_path, options):
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").open()]
     last = [r for r in rows if r["kind"] == "train"][-1]
     assert last["loss_d"] is not None and last["loss_g"] is not None
+    assert -1 <= last["rt"] <= 1  # E[sign(D(real))], logged for every run
     if options.get("gp_weight"):
         assert last["gp"] is not None and last["gp"] >= 0
     if options.get("r1_interval") == 1:

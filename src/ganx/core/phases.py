@@ -166,6 +166,9 @@ class StepRunner:
         return real, cond, fake
 
     def _watch(self, real_logits: list[torch.Tensor], acc: Accumulator) -> None:
+        # the overfitting heuristic r_t = E[sign(D(real))] for every run: near 1 when D has
+        # learned the training images by heart (Karras et al. 2020, ADA); no host sync here
+        acc.add("rt", real_logits[0].detach().float().sign().mean())
         if self.observe_real is not None:
             self.observe_real([t.detach() for t in real_logits])
         if self.training_stats is not None:
