@@ -11,6 +11,7 @@ display window.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,17 +37,8 @@ def _geometry(affine: np.ndarray) -> tuple[list[float], list[float], float, np.n
     return [round(float(v), 6) for v in orientation], [row_spacing, col_spacing], thickness, lps
 
 
-def write_series(volume: np.ndarray, affine: np.ndarray, modality: str, out_dir: Path,
-                 description: str, window: tuple[float, float]) -> list[Path]:
-    """Write (rows, cols, slices) physical values (HU for CT, the volume's own units otherwise)
-    as one new series, a file per slice, into `out_dir`; return the paths."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    volume = np.asarray(volume, np.float32)
-    if volume.ndim == 2:
-        volume = volume[:, :, None]
-    orientation, spacing, thickness, lps = _geometry(affine)
+def _stored_values(volume: np.ndarray, modality: str) -> tuple[np.ndarray, float, float]:
+    """(int16 stored pixels, rescale slope, rescale intercept) of physical values."""
     if modality == "CT":  # whole HU, as scanners store them
         slope, intercept = 1.0, 0.0
     else:  # the value range spread over the 65,536 stored levels
@@ -54,28 +46,53 @@ def write_series(volume: np.ndarray, affine: np.ndarray, modality: str, out_dir:
         slope = (high - low) / 65535.0 if high > low else 1.0
         intercept = low + 32768.0 * slope
     pixels = np.clip(np.round((volume - intercept) / slope), -32768, 32767).astype(np.int16)
-    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
-    sop_class = _sop_class(modality)
+    return pixels, slope, intercept
+
+
+def _series_dataset(series: dict[str, Any], k: int) -> Any:
+    """The k-th slice's dataset of a series (`series`: what all its slices share)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = series["sop_class"]
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = series["sop_class"]
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = series["study"], series["series"]
+    ds.FrameOfReferenceUID = series["frame_of_reference"]
+    modality = series["modality"]
+    ds.Modality = modality if modality in ("CT", "MR") else "OT"
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.SeriesDescription = series["description"]
+    ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
+    ds.PatientIdentityRemoved = "YES"
+    ds.DeidentificationMethod = "ganx: written from scratch; no attribute of any input copied"
+    ds.BurnedInAnnotation = "NO"
+    return ds
+
+
+def write_series(volume: np.ndarray, affine: np.ndarray, modality: str, out_dir: Path,
+                 description: str, window: tuple[float, float]) -> list[Path]:
+    """Write (rows, cols, slices) physical values (HU for CT, the volume's own units otherwise)
+    as one new series, a file per slice, into `out_dir`; return the paths."""
+    from pydicom.uid import generate_uid
+
+    volume = np.asarray(volume, np.float32)
+    if volume.ndim == 2:
+        volume = volume[:, :, None]
+    orientation, spacing, thickness, lps = _geometry(affine)
+    pixels, slope, intercept = _stored_values(volume, modality)
+    series = {"sop_class": _sop_class(modality), "study": generate_uid(),
+              "series": generate_uid(), "frame_of_reference": generate_uid(),
+              "modality": modality, "description": description}
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for k in range(volume.shape[2]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = sop_class
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = sop_class
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.FrameOfReferenceUID = frame_of_reference
-        ds.Modality = modality if modality in ("CT", "MR") else "OT"
-        ds.ImageType = ["DERIVED", "SECONDARY"]
-        ds.SeriesDescription = description
-        ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
-        ds.PatientIdentityRemoved = "YES"
-        ds.DeidentificationMethod = "ganx: written from scratch; no attribute of any input copied"
-        ds.BurnedInAnnotation = "NO"
+        ds = _series_dataset(series, k)
         ds.ImagePositionPatient = [round(float(v), 4) for v in (lps @ [0, 0, k, 1])[:3]]
         ds.ImageOrientationPatient = orientation
         ds.PixelSpacing = [round(s, 6) for s in spacing]
