@@ -17,8 +17,6 @@ RESTORATION = RestorationTask(given="audio",
                               pass_hint="it (ganx sample RUN --input FILE_OR_FOLDER)",
                               restores="recordings", generates="audio")
 
-SEGMENT_MULTIPLE = 1024
-
 
 @dataclass
 class AudioConfig(DomainConfig):
@@ -119,22 +117,10 @@ class AudioDomain(Domain):
     # -- configuration ---------------------------------------------------------------------------
 
     def resolve_config(self, cfg: AudioConfig, data: str) -> AudioConfig:
-        from . import sources
+        from . import checks, sources
 
+        checks.check_fields(cfg)
         changes: dict[str, Any] = {}
-        if cfg.sample_rate < 1000:
-            raise ConfigError(f"sample_rate {cfg.sample_rate}: use 1000 or more (e.g. 16000)")
-        if cfg.segment < SEGMENT_MULTIPLE or cfg.segment % SEGMENT_MULTIPLE:
-            raise ConfigError(f"segment {cfg.segment}: use a multiple of {SEGMENT_MULTIPLE}"
-                              " (e.g. 16384)")
-        if cfg.channels < 0:
-            raise ConfigError(f"channels {cfg.channels}: use 1 (mono), 2 or more, or 0 (from"
-                              " the data)")
-        if cfg.width < 1 or cfg.latent_dim < 1 or cfg.phase_shuffle < 0 or cfg.d_width < 0:
-            raise ConfigError("width and latent_dim must be at least 1, phase_shuffle and d_width"
-                              " 0 or more")
-        if cfg.digits_clips < 10:
-            raise ConfigError(f"digits_clips {cfg.digits_clips}: use at least 10")
         peeked = sources.peek_channels(data)  # also: a missing or empty folder fails here
         channels = cfg.channels or peeked
         changes["channels"] = channels
@@ -142,7 +128,8 @@ class AudioDomain(Domain):
             changes["discriminator"] = ("hifigan" if cfg.task != "generate" else
                                         "mel" if cfg.generator == "ddsp" else cfg.generator)
         if cfg.task == "generate":
-            self._check_generator(cfg, channels, changes.get("discriminator", cfg.discriminator))
+            checks.check_generator(cfg, channels,
+                                     changes.get("discriminator", cfg.discriminator))
         discriminator = changes.get("discriminator", cfg.discriminator)
         if cfg.conditional is None:
             changes["conditional"] = (cfg.task == "generate" and discriminator != "hifigan"
@@ -151,56 +138,15 @@ class AudioDomain(Domain):
             changes.update(self._resolve_classes(cfg, data, discriminator))
         if cfg.d_width == 0 and cfg.task == "generate" and cfg.generator == "specgan":
             changes["d_width"] = 2 * cfg.width
-        if cfg.task == "denoise":
-            low, high = cfg.snr_db
-            if low > high:
-                raise ConfigError(f"snr_db {list(cfg.snr_db)}: give [low, high] in dB")
-        if cfg.task == "vocoder":
-            if channels != 1:
-                raise ConfigError(f"channels {channels}: the vocoder works on mono audio"
-                                  " (channels=1)")
-            if cfg.hop < 4 or cfg.hop & (cfg.hop - 1) or cfg.segment % cfg.hop:
-                raise ConfigError(f"hop {cfg.hop}: use a power of two of at least 4 that divides"
-                                  f" segment ({cfg.segment}), e.g. 256")
-            if cfg.n_fft < cfg.hop or cfg.n_fft > cfg.segment or cfg.n_mels < 1:
-                raise ConfigError(f"n_fft {cfg.n_fft}: use hop ({cfg.hop}) <= n_fft <="
-                                  f" segment ({cfg.segment}); n_mels at least 1")
+        checks.check_task(cfg, channels)
         if cfg.wave_weight is None:
             changes["wave_weight"] = 100.0 if cfg.task == "denoise" else 0.0
-        for name in ("mel_weight", "stft_weight", "wave_weight"):
-            value = changes.get(name, getattr(cfg, name))
-            if value < 0:
-                raise ConfigError(f"{name} {value}: use 0 or more")
+        checks.check_weights(cfg, changes)
         if cfg.digit_metrics is None:
             from . import digits
 
             changes["digit_metrics"] = (data or sources.DEFAULT) == digits.NAME
         return dataclasses.replace(cfg, **changes)
-
-    @staticmethod
-    def _check_generator(cfg: AudioConfig, channels: int, discriminator: str) -> None:
-        """The ddsp and specgan generators: mono, a segment their frames tile; specgan's
-        spectrograms are judged by its own discriminator, and only it takes them."""
-        if cfg.generator == "wavegan":
-            if discriminator == "specgan":
-                raise ConfigError("discriminator specgan judges the specgan generator's"
-                                  " spectrograms; with generator=wavegan use wavegan, hifigan"
-                                  " or mel")
-            return
-        if (cfg.generator == "specgan") != (discriminator == "specgan"):
-            raise ConfigError(f"discriminator {discriminator} with generator {cfg.generator}:"
-                              " the specgan generator and discriminator go together")
-        if channels != 1:
-            raise ConfigError(f"channels {channels}: the {cfg.generator} generator makes mono"
-                              " audio (channels=1)")
-        if cfg.generator == "specgan":
-            from .specgan import check_segment
-        else:
-            from .ddsp import check_segment
-        try:
-            check_segment(cfg.segment, cfg.sample_rate)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
 
     def _resolve_classes(self, cfg: AudioConfig, data: str, discriminator: str) -> dict[str, Any]:
         from . import sources
