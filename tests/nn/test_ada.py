@@ -54,6 +54,20 @@ def test_augment_is_the_identity_at_p_zero_and_differentiable():
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("size", [32, 64])
+def test_augment_under_bf16_autocast_samples_where_fp32_does(size):
+    # bf16 holds integers exactly only up to 256: pixel positions computed in it would round
+    # past the image's edge (this failed at 32 px with an index out of bounds)
+    x = torch.rand(8, 1, size, size)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        same = augment(x, torch.tensor(0.0))
+        torch.manual_seed(0)
+        moved = augment(x, torch.tensor(1.0))
+    assert torch.allclose(same.float(), x, atol=1e-5)
+    torch.manual_seed(0)
+    assert torch.allclose(moved.float(), augment(x, torch.tensor(1.0)), atol=2e-2)
+
+
 def test_augmentation_applies_in_training_mode_only():
     d = ada(initial_p=1.0)
     x = torch.rand(4, 1, 16, 16)

@@ -111,6 +111,8 @@ def bilinear_sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     gradient of a gradient through the augmentation, which PyTorch's grid_sample does not
     support."""
     n, c, h, w = x.shape
+    # pixel indices from bf16 coordinates would round past the image: at least fp32
+    grid = grid.to(torch.promote_types(grid.dtype, torch.float32))
     ix = _reflect(((grid[..., 0] + 1) * w - 1) / 2, w)
     iy = _reflect(((grid[..., 1] + 1) * h - 1) / 2, h)
     x0, y0 = ix.floor(), iy.floor()
@@ -129,8 +131,11 @@ def bilinear_sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 def augment(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """`x` (N, C, H, W) through the geometric and colour transforms, each with probability p."""
     n, _, h, w = x.shape
-    theta = geometric_matrix(n, p, max(h, w), x.device)
-    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=False)
+    # the geometry in fp32 whatever the precision policy: under bf16 autocast the matrix
+    # products would round sampling positions by whole pixels
+    with torch.autocast(x.device.type, enabled=False):
+        theta = geometric_matrix(n, p.float(), max(h, w), x.device)
+        grid = F.affine_grid(theta, [n, 1, h, w], align_corners=False)
     return color_transform(bilinear_sample(x, grid), p)
 
 
