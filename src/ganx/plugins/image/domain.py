@@ -112,6 +112,19 @@ class ImageDomain(Domain):
             return tensor, torch.from_numpy(images.labels)
         return tensor
 
+    def heldout_dataset(self, cfg: ImageConfig, data: str):
+        import torch
+
+        from . import sources
+
+        held = sources.heldout(data, cfg.resolution, cfg.channels)
+        if held is None:
+            return None
+        tensor = torch.from_numpy(held.images)
+        if cfg.conditional and cfg.task == "generate" and held.labels is not None:
+            return tensor, torch.from_numpy(held.labels)
+        return tensor
+
     def build_generator(self, cfg: ImageConfig):
         from . import networks
 

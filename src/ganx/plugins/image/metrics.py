@@ -19,6 +19,7 @@ from ganx.metrics import (
     FEATURE_NET_CODES,
     KNN_K,
     image_feature_extractor,
+    note_features,
     pixel_digest,
     reference_stats,
     score_features,
@@ -45,6 +46,7 @@ def image_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str,
     net = image_feature_extractor(real.shape[-1], real.shape[1])
     code = FEATURE_NET_CODES[net.name]
     log.info("image-fid: features from %s (feature_net=%g)", net.description, code)
+    note_features(net)
     if net.name == "inception" and net.device.type == "cpu" and len(fake) > 500:
         log.warning("image-fid: Inception on the CPU runs at a few images/s; %d samples take"
                     " minutes (GANX_IMAGE_FEATURES=classifier is fast)", len(fake))

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganx.metrics import note_protocol
+
 from . import bleu as B
 from . import dataset, tokenization
 from .writer import ids_of
@@ -50,7 +52,8 @@ def text_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, 
     tok = tokenization.get(cfg)
     stop = cfg.unit != "window"
     samples = [B.words(t) for t in tok.decode_batch(ids_of(fake), stop)]
-    rows, _ = reference_rows(cfg, real, MAX_REFERENCES)
+    rows, source = reference_rows(cfg, real, MAX_REFERENCES)
+    note_protocol(bleu_references=f"{source} ({len(rows)} units)", tokenizer=str(cfg.tokenizer))
     refs = [B.words(t) for t in tok.decode_batch(rows.tolist(), stop)]
     prepared = B.References(refs, max(BLEU_ORDERS))
     own = B.References(samples, max(BLEU_ORDERS))
