@@ -7,6 +7,7 @@ sample seeds, with the protocol of the values (`ganx.core.metric_protocol`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ __all__ = ["RunEvaluation", "evaluation", "reference_data"]
 @dataclass(frozen=True)
 class RunEvaluation:
     """The values (means over the seeds), their standard deviations (over the seeds; empty for
-    one seed), every seed's values and the protocol (of the first seed)."""
+    one seed), every seed's values and the protocol (of the first seed; with several, its
+    details say `eval_seeds`)."""
 
     values: dict[str, float]
     protocol: MetricProtocol
@@ -109,7 +111,10 @@ def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
                            batch_size=tc.batch_size, context=context, protocol=base)
             for seed in seed_list]
     means, sds = _mean_sd([e.values for e in done])
-    result = RunEvaluation(means, done[0].protocol, seed_list, [e.values for e in done], sds)
+    protocol = done[0].protocol
+    if seeds > 1:  # means over seeds are not comparable with single values
+        protocol = dataclasses.replace(protocol, details={**protocol.details, "eval_seeds": seeds})
+    result = RunEvaluation(means, protocol, seed_list, [e.values for e in done], sds)
     if in_run and (run_dir / "metrics.jsonl").exists():
         from .core.runlog import append_record
 

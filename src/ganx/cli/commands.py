@@ -13,6 +13,7 @@ import click
 from ganx.core.config import TrainConfig
 from ganx.plugins.host import get_host
 
+from .compare import compare
 from .plugin_cmd import plugin as plugin_group
 from .report_cmd import report
 
@@ -322,4 +323,4 @@ def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> N
 
 ALL.append(data)
 
-ALL += [report, plugin_group]
+ALL += [report, compare, plugin_group]

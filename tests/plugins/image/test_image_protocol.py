@@ -90,3 +90,24 @@ def test_reference_errors_are_one_line(run_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "heldout", lambda *args: None)
     with pytest.raises(ConfigError, match="has no test split for data 'default'"):
         ganx.evaluation(run_dir, n=16, reference="test")
+
+
+def test_compare_two_image_runs_then_refuse_after_another_protocol(run_dir, tmp_path):
+    import shutil
+
+    from ganx.report.compare import compare_runs
+
+    first = tmp_path / "first"
+    shutil.copytree(run_dir, first)
+    kept = [line for line in (first / "metrics.jsonl").read_text().splitlines()
+            if json.loads(line)["kind"] != "evaluate"]
+    (first / "metrics.jsonl").write_text("\n".join(kept) + "\n")
+    second = ganx.train("image", run_dir=str(tmp_path / "second"), settings=SETTINGS,
+                        **{**RUN, "seed": 1}).run_dir
+    runs = compare_runs([first, second])
+    # another training seed, the same real items: the reference set does not follow the run
+    assert runs[0].protocol.reference_digest == runs[1].protocol.reference_digest
+    assert [r.protocol.seed for r in runs] == [0, 1]
+    ganx.evaluation(first, n=16)
+    with pytest.raises(ConfigError, match="n_generated is 16 vs 24"):
+        compare_runs([first, second])
