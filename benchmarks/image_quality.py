@@ -34,6 +34,7 @@ from pathlib import Path
 from cli_runner import (
     add_training_arguments,
     eval_points,
+    protocol_line,
     run_ganx,
     snapshot_options,
     train_seconds,
@@ -111,6 +112,7 @@ def table(args: argparse.Namespace, data: str,
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             cells.append(f"{statistics.mean(values):.3f} ± {sd:.3f}")
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    lines += ["", protocol_line(next(iter(runs.values()))[-1][2])]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .calls import call_domain, plugin_method
-from .data import reference_batch
+from .data import dataset_size, reference_batch
 from .domain import Domain, describe
 from .errors import GanxError, RunError
 from .evaluation import EvaluationContext, evaluating
@@ -139,8 +139,9 @@ def reference_digest(reference: Reference) -> str:
 def _engine_protocol(protocol: MetricProtocol, ref: Reference, dataset: Any, seed: int,
                      device: torch.device) -> MetricProtocol:
     return dataclasses.replace(
-        protocol, n_generated=len(ref[0]), n_real=len(ref[0]), reference_count=len(dataset),
-        reference_digest=reference_digest(ref), seed=seed, device=str(device),
+        protocol, n_generated=len(ref[0]), n_real=len(ref[0]),
+        reference_count=dataset_size(dataset), reference_digest=reference_digest(ref), seed=seed,
+        device=str(device),
         ganx_version=installed_version("ganx"),
         torch_version=str(torch.__version__))
 
