@@ -327,11 +327,10 @@ class Trainer:
         context = EvaluationContext(c.data, self.run_dir / "evaluation", self.state.step, "train")
         base = MetricProtocol(reference=c.data or "default", reference_split="train",
                               generator="ema", precision=self.policy.name)
-        return run_evaluation(
-            self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
-            n=self.cfg.eval_samples, seed=self.cfg.seed, device=self.device,
-            batch_size=self.cfg.batch_size, autocast=self.policy.autocast, context=context,
-            protocol=base)
+        return run_evaluation(self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
+                              n=c.eval_samples, seed=c.seed, device=self.device,
+                              batch_size=c.batch_size, autocast=self.policy.autocast,
+                              context=context, protocol=base)
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -397,6 +396,6 @@ class Trainer:
 
     def _record(self, runlog: RunLog, kind: str, values: dict[str, Any],
                 protocol: MetricProtocol | None = None) -> None:
-        logged = {**values, "protocol": protocol.to_dict()} if protocol else values
-        runlog.record(self.state.step, kind, logged)
+        runlog.record(self.state.step, kind,
+                      {**values, "protocol": protocol.to_dict()} if protocol else values)
         self.callbacks.record(self.state.step, kind, values)
