@@ -35,6 +35,7 @@ from pathlib import Path
 from cli_runner import (
     add_training_arguments,
     eval_points,
+    protocol_line,
     run_ganx,
     snapshot_options,
     train_seconds,
@@ -155,6 +156,7 @@ def main() -> None:
                          f" {r.get('confident', 0):.3f} | {r.get('not_digit', 0):.3f} |"
                          f" {r.get('fd_digits', 0):.1f} | {r['fd_mel']:.0f} | {seconds:.0f} s |")
     lines += classes
+    lines += ["", protocol_line(results)]
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -21,6 +21,17 @@ def run_ganx(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
+def protocol_line(row: dict) -> str:
+    """How a result's values were measured (its `protocol`, from `ganx evaluate --json` or a
+    metrics.jsonl row), as one line for a benchmark's table."""
+    from ganx.core.metric_protocol import MetricProtocol
+
+    stored = row.get("protocol")
+    if not isinstance(stored, dict):
+        return "protocol: not recorded"
+    return f"protocol: {MetricProtocol.from_dict(stored).summary()}"
+
+
 def add_training_arguments(parser: argparse.ArgumentParser, *, steps: int, n: int,
                            n_help: str) -> None:
     """The options a train-then-evaluate quality benchmark shares: the run (steps, batch, device,

@@ -18,7 +18,8 @@ snapshots it keeps), so a learning curve costs one training run. `--set KEY=VALU
 
     python benchmarks/image_quality.py                         # 10k steps, n=10000, seed 0
     python benchmarks/image_quality.py --seeds 0 1 2 --steps 3000 --n 2048 --device cpu
-    python benchmarks/image_quality.py --train-images 1000 --set augment=none --seeds 0 1 2
+    python benchmarks/image_quality.py --train-images 1000 --set augment=none --seeds 0 1 2 \\
+        --reference test     # small data: measured against the test images, not its own 1000
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from cli_runner import (
     add_training_arguments,
     eval_points,
+    protocol_line,
     run_ganx,
     snapshot_options,
     train_seconds,
@@ -77,7 +79,8 @@ def one_seed(args: argparse.Namespace, data: str, seed: int, points: list[int],
     def evaluate(target: Path) -> tuple[dict[str, float], float]:
         started = time.perf_counter()
         result = json.loads(run_ganx("evaluate", str(target), "-n", str(args.n), "--device",
-                                     args.device, "--json", env=env))
+                                     args.device, "--reference", args.reference, "--json",
+                                     env=env))
         return result, time.perf_counter() - started
 
     rows = [(p, train_seconds(run_dir, p, train_s, args.steps),
@@ -124,6 +127,7 @@ def table(args: argparse.Namespace, data: str,
             sd = statistics.stdev(values) if len(values) > 1 else 0.0
             cells.append(f"{statistics.mean(values):.3f} ± {sd:.3f}")
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    lines += ["", protocol_line(next(iter(runs.values()))[-1][2])]
     return "\n".join(lines)
 
 
@@ -134,6 +138,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (default: --seed)")
     parser.add_argument("--train-images", type=int, default=0,
                         help="train on a class-balanced subset of this many images")
+    parser.add_argument("--reference", default="train",
+                        help="ganx evaluate --reference: train (the run's own data), test (the"
+                             " Fashion-MNIST test images: compare runs on different data), PATH")
     args = parser.parse_args()
     points = eval_points(parser, args)
     data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()

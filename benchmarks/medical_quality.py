@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import run_ganx
+from cli_runner import protocol_line, run_ganx
 
 
 def evals(run: Path) -> list[dict]:
@@ -62,9 +62,11 @@ def main() -> None:
                          f" {m.get('intensity_tv', float('nan')):.3f} |"
                          f" {m.get('fid', float('nan')):.4g} | {m.get('kid', float('nan')):.4g} |"
                          f" {m.get('feature_net', float('nan')):g} |")
+        lines += ["", protocol_line(rows[-1]) if rows else "protocol: no evaluation"]
 
         import ganx
-        from ganx.core.sampling import reference_set
+        from ganx.core.rng import stream_seed
+        from ganx.core.sampling import REFERENCE_SEED, reference_set
         from ganx.plugins.medical.metrics import restoration_metrics
 
         result = ganx.train("medical", run_dir=str(root / "denoise"), device=args.device,
@@ -74,13 +76,16 @@ def main() -> None:
         cfg, tc = model.config, model.train_config
         dataset = model.domain.build_dataset(cfg, tc.data)
         real, (noisy,) = reference_set(model.domain, cfg, dataset, tc.eval_samples,
-                                       device=model.device, seed=tc.seed,
+                                       device=model.device,
+                                       seed=stream_seed(REFERENCE_SEED, "eval_reference"),
                                        batch_size=tc.batch_size)
         baseline = restoration_metrics(noisy, real, cfg)
         lines += ["", f"denoise (Rician sigma {args.noise}, {args.denoise_steps} steps,"
                   f" {int(baseline['n'])} slices):", "", "| | PSNR (dB) | SSIM |", "|---|---|---|",
                   f"| noisy input | {baseline['psnr']:.2f} | {baseline['ssim']:.4f} |",
-                  f"| restored | {result.metrics['psnr']:.2f} | {result.metrics['ssim']:.4f} |"]
+                  f"| restored | {result.metrics['psnr']:.2f} | {result.metrics['ssim']:.4f} |",
+                  "", protocol_line(evals(result.run_dir)[-1]),
+                  "(the noisy input: the same slices, the evaluation's reference set)"]
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:

@@ -16,6 +16,11 @@ the CLI, the same seed everywhere.
     python benchmarks/text_quality.py --mle-steps 3000 --adv-steps 2000 --device cuda \\
         --set g_layers=4 --set g_dim=256 --out text.md
     python benchmarks/text_quality.py --work DIR --resume      # go on after an interruption
+    python benchmarks/text_quality.py --frontier --out text.md # + temperature sweep, text.png
+
+With `--frontier` the report adds the quality-diversity frontier of the three branches
+(`text_frontier.py`): BLEU-4 against self-BLEU-4 over a sweep of sampling temperatures, as a
+table and as curves in one PNG (next to `--out`, or in `--work`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_runner import protocol_line
 
 BRANCHES = {
     "mle": "MLE only",
@@ -97,6 +104,13 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5, help="samples shown per branch")
     parser.add_argument("--work", type=Path, help="keep the runs here (default: a temp dir)")
     parser.add_argument("--out", type=Path, help="also write the report (markdown) here")
+    parser.add_argument("--frontier", action="store_true",
+                        help="also sweep the sampling temperature of every branch (BLEU-4 vs"
+                             " self-BLEU-4 curves in one PNG and a table)")
+    parser.add_argument("--temperatures", type=float, nargs="+",
+                        help="the sweep's temperatures (default: 0.6 0.8 1 1.2 1.5)")
+    parser.add_argument("--frontier-samples", type=int, default=300,
+                        help="samples per point of the sweep")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs in --work: finished ones are reused, interrupted"
                              " ones continue from their newest snapshot")
@@ -138,6 +152,12 @@ def main() -> None:
         time.sleep(1)
 
     report = render(work, args)
+    if args.frontier:
+        from text_frontier import TEMPERATURES, frontier_section
+
+        png = args.out.with_suffix(".png") if args.out else work / "frontier.png"
+        report += "\n" + frontier_section(work, BRANCHES, tuple(args.temperatures or TEMPERATURES),
+                                          args.frontier_samples, args.seed, png)
     print(report)
     if args.out:
         args.out.write_text(report)
@@ -169,6 +189,7 @@ def render(work: Path, args: argparse.Namespace) -> str:
         values = final_eval(run_dir)
         cells = " | ".join(fmt(values.get(c)) for c in COLUMNS)
         lines.append(f"| {label} | {steps} | {cells} | {session_minutes(run_dir):.1f} |")
+    lines += ["", protocol_line(final_eval(work / "mle-base")) + " (every run alike)"]
     lines += ["", "BLEU: higher is closer to held-out text; self-BLEU: lower is more diverse;"
               " perplexity of held-out lines under the generator (EMA weights); fed: Fréchet"
               " distance of sentence embeddings (lower is closer).", ""]

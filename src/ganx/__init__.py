@@ -28,12 +28,17 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 if TYPE_CHECKING:
     from ganx.api import TrainedGenerator, evaluate, load, train
+    from ganx.core.metric_protocol import MetricProtocol
     from ganx.core.trainer import RunResult, Trainer
+    from ganx.measuring import RunEvaluation, evaluation
 
 _LAZY = {
     "train": "ganx.api",
     "load": "ganx.api",
     "evaluate": "ganx.api",
+    "evaluation": "ganx.measuring",
+    "RunEvaluation": "ganx.measuring",
+    "MetricProtocol": "ganx.core.metric_protocol",
     "TrainedGenerator": "ganx.api",
     "Trainer": "ganx.core.trainer",
     "RunResult": "ganx.core.trainer",
@@ -49,7 +54,9 @@ __all__ = [
     "DomainConfig",
     "GanxError",
     "Metric",
+    "MetricProtocol",
     "RunError",
+    "RunEvaluation",
     "RunInfo",
     "RunResult",
     "TrainConfig",
@@ -57,6 +64,7 @@ __all__ = [
     "Trainer",
     "__version__",
     "evaluate",
+    "evaluation",
     "hookimpl",
     "load",
     "train",

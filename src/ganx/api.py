@@ -222,31 +222,10 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
 
 
 def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",
-             host: PluginHost | None = None) -> dict[str, float]:
+             reference: str = "train", host: PluginHost | None = None) -> dict[str, float]:
     """Score a trained generator with its domain's default metrics (and the extra ones it names
-    for `ganx evaluate`) against its training data."""
-    from .core.evaluation import EvaluationContext
-    from .core.sampling import call_domain, evaluate_generator, has_model_metrics
+    for `ganx evaluate`) against `reference` (`train`, `test` or a PATH); the values only. See
+    `ganx.evaluation` for their protocol and several seeds."""
+    from .measuring import evaluation
 
-    host = host or get_host()
-    model = load(path, device=device, host=host)
-    names = list(call_domain(model.domain, "default_metrics", model.config))
-    names += [m for m in call_domain(model.domain, "evaluation_metrics", model.config)
-              if m not in names]
-    if not names and not has_model_metrics(model.domain):
-        raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
-    metrics = {name: host.metrics.get(name) for name in names}
-    tc = model.train_config
-    dataset = call_domain(model.domain, "build_dataset", model.config, tc.data)
-    run_dir = model.path.parent.parent
-    in_run = model.path.parent.name == "checkpoints"
-    context = EvaluationContext(tc.data, run_dir / "evaluation" if in_run else None, model.step,
-                                "evaluate")
-    results = evaluate_generator(model.domain, model.config, model.generator, dataset, metrics,
-                                 n=n or tc.eval_samples, seed=tc.seed, device=model.device,
-                                 batch_size=tc.batch_size, context=context)
-    if model.path.parent.name == "checkpoints" and (run_dir / "metrics.jsonl").exists():
-        from .core.runlog import append_record
-
-        append_record(run_dir / "metrics.jsonl", model.step, "evaluate", results)
-    return results
+    return evaluation(path, n=n, device=device, reference=reference, host=host).values

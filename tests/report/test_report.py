@@ -418,3 +418,31 @@ def test_the_network_check_sees_a_request(tmp_path):
     assert external_references(page.read_text()) == ["img src=https://example.com/x.png"]
     _, requested = run_browser(page, tmp_path, "--dump-dom")
     assert requested == ["https://example.com/x.png"]
+
+
+def test_the_summary_says_how_the_metrics_were_measured(tmp_path):
+    protocol = {"features": "inception", "features_sha256": "ab" * 32,
+                "resize": "tf1-legacy-bilinear 299x299", "n_generated": 500, "n_real": 500,
+                "reference": "fashion-mnist", "reference_split": "test", "reference_count": 10000,
+                "reference_digest": "cd" * 32, "generator": "ema", "seed": 0, "precision": "bf16",
+                "device": "cpu", "ganx_version": "0.1.0", "torch_version": "2.11.0",
+                "details": {}}
+    run = fake_run(tmp_path, rows_=[
+        {"step": 40, "kind": "eval", "time": 1.0, "fid": 31.5, "protocol": protocol}])
+    text = html.unescape(render_report(run))
+    assert ("measured with: inception (tf1-legacy-bilinear 299x299); 500 generated vs 500 real"
+            " of fashion-mnist [test, 10000 items]; generator ema, seed 0, bf16 on cpu") in text
+    assert "31.5" in text
+
+
+@pytest.mark.parametrize(("eval_every", "wording"), [
+    (-1, "this run was configured not to evaluate (eval_every = -1); score it with ganx evaluate"),
+    (0, "no evaluation yet: this run evaluates once, at the end of training"),
+    (500, "no evaluation yet: this run evaluates every 500 steps and at the end"),
+])
+def test_without_evaluation_rows_the_wording_follows_the_config(tmp_path, eval_every, wording):
+    run = fake_run(tmp_path)
+    config = run / "config.toml"
+    text = config.read_text().replace("[train]\n", f"[train]\neval_every = {eval_every}\n")
+    config.write_text(text)
+    assert wording in html.unescape(render_report(run))

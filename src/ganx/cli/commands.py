@@ -13,6 +13,7 @@ import click
 from ganx.core.config import TrainConfig
 from ganx.plugins.host import get_host
 
+from .compare import compare
 from .plugin_cmd import plugin as plugin_group
 from .report_cmd import report
 
@@ -132,17 +133,26 @@ def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature,
 @click.option("-n", "count", type=int, default=None,
               help="Samples to score.  [default: the run's eval_samples]")
 @click.option("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(run, count, device, as_json) -> None:
-    """Score a trained run with its domain's metrics."""
+@click.option("--reference", default="train", show_default=True, metavar="train|test|PATH",
+              help="Real data to compare with: the run's training data, its held-out test split"
+                   " (where the data has one) or a folder/dataset the domain reads.")
+@click.option("--eval-seeds", "eval_seeds", type=int, default=1, show_default=True,
+              help="Repeat the sampling with this many seeds and print mean ± sd.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the values, their protocol (and every seed's values).")
+def evaluate(run, count, device, reference, eval_seeds, as_json) -> None:
+    """Score a trained run with its domain's metrics, saying how they were measured."""
     import ganx
 
-    results = ganx.evaluate(run, n=count, device=device)
+    result = ganx.evaluation(run, n=count, device=device, reference=reference, seeds=eval_seeds)
     if as_json:
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    for key, value in results.items():
-        click.echo(f"{key}: {value:.4g}")
+    for key, value in result.values.items():
+        spread = f" ± {result.sd[key]:.2g}" if key in result.sd else ""
+        click.echo(f"{key}: {value:.4g}{spread}")
+    seeds = f" (seeds {', '.join(map(str, result.seeds))})" if len(result.seeds) > 1 else ""
+    click.echo(f"protocol: {result.protocol.summary()}{seeds}")
 
 
 def _exec_torchrun(nproc: int) -> None:
@@ -313,4 +323,4 @@ def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> N
 
 ALL.append(data)
 
-ALL += [report, plugin_group]
+ALL += [report, compare, plugin_group]

@@ -169,6 +169,12 @@ def as_tensors(data: Any) -> tuple[torch.Tensor, ...] | None:
     return None
 
 
+def dataset_size(data: Any) -> int:
+    """How many items a dataset as `build_dataset` returns it holds."""
+    tensors = as_tensors(data)
+    return len(tensors[0]) if tensors is not None else _sized_length(data)
+
+
 def _sized_length(data: Any) -> int:
     if not isinstance(data, Dataset) or not hasattr(data, "__len__"):
         raise RunError(

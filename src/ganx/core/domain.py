@@ -156,6 +156,11 @@ class Domain(Generic[C]):
 
         raise ConfigError(f"domain '{self.name}' does not prepare datasets ahead of training")
 
+    def heldout_dataset(self, cfg: C, data: str) -> DatasetLike | None:
+        """The held-out (test) split of `data`, shaped as `build_dataset` returns it, for
+        `ganx evaluate --reference test`; None when the data has none (the default)."""
+        return None
+
     def prepare_batch(
         self, cfg: C, batch: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:

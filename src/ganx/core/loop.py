@@ -112,9 +112,10 @@ class StepLoop:
 
     def _evaluate(self) -> None:
         t = self.t
-        self.final_metrics = t.evaluate()
-        if self.final_metrics:
-            t._record(self.runlog, "eval", self.final_metrics)
+        evaluation = t.evaluate()
+        self.final_metrics = evaluation.values if evaluation else {}
+        if evaluation and self.final_metrics:
+            t._record(self.runlog, "eval", self.final_metrics, evaluation.protocol)
             log.info("step %d eval %s", t.state.step,
                      " ".join(f"{k}={v:.4g}" for k, v in self.final_metrics.items()))
 

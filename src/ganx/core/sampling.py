@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from .calls import call_domain, plugin_method
-from .data import reference_batch
+from .data import dataset_size, reference_batch
 from .domain import Domain, describe
 from .errors import GanxError, RunError
 from .evaluation import EvaluationContext, evaluating
+from .metric_protocol import MetricProtocol, collecting, installed_version, with_notes
 from .rng import stream_seed
 
-__all__ = ["Reference", "call_domain", "evaluate_generator", "generate", "model_scores",
-           "plugin_method", "reference_set", "score", "write_samples"]
+__all__ = ["Evaluation", "Reference", "call_domain", "evaluate_generator", "generate",
+           "model_scores", "plugin_method", "reference_set", "run_evaluation", "score",
+           "write_samples"]
+
+REFERENCE_SEED = 0
+"""The real items an evaluation compares with are drawn with this seed, not the run's: every run
+on the same data is measured against the same reference set."""
 
 Reference = tuple[torch.Tensor, tuple[torch.Tensor, ...]]
 """Real samples and their conditions, prepared as the discriminator sees them, on the CPU."""
@@ -111,26 +120,69 @@ def model_scores(domain: Domain[Any], cfg: Any, generator: nn.Module, reference:
     return {k: float(v) for k, v in values.items()}
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """Metric values and the protocol they were measured under."""
+
+    values: dict[str, float]
+    protocol: MetricProtocol
+
+
+def reference_digest(reference: Reference) -> str:
+    """SHA-256 of the real items (their float32 values and shape) an evaluation used."""
+    real = reference[0].float().contiguous()
+    digest = hashlib.sha256(f"{tuple(real.shape)}|".encode())
+    digest.update(real.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _engine_protocol(protocol: MetricProtocol, ref: Reference, dataset: Any, seed: int,
+                     device: torch.device) -> MetricProtocol:
+    return dataclasses.replace(
+        protocol, n_generated=len(ref[0]), n_real=len(ref[0]),
+        reference_count=dataset_size(dataset), reference_digest=reference_digest(ref), seed=seed,
+        device=str(device),
+        ganx_version=installed_version("ganx"),
+        torch_version=str(torch.__version__))
+
+
+def run_evaluation(
+    domain: Domain[Any], cfg: Any, generator: nn.Module, dataset: Any,
+    metrics: Mapping[str, Any], *, n: int, seed: int, device: torch.device, batch_size: int,
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+    context: EvaluationContext | None = None, protocol: MetricProtocol | None = None,
+) -> Evaluation:
+    """The one evaluation path (training's eval points, `ganx evaluate`, `ganx.evaluate`): the
+    metrics over up to `n` generated samples against as many real ones, plus the domain's
+    `model_metrics`, with the protocol they were measured under (`protocol` gives the parts the
+    caller knows: reference name and split, generator, precision). The real items come from
+    `REFERENCE_SEED`'s stream, the same for every run; the latents from `seed`'s."""
+    base = protocol or MetricProtocol()
+    if not metrics and not has_model_metrics(domain):
+        return Evaluation({}, base)
+    ref = reference_set(domain, cfg, dataset, n, device=device,
+                        seed=stream_seed(REFERENCE_SEED, "eval_reference"),
+                        batch_size=batch_size)
+    results: dict[str, float] = {}
+    with collecting() as notes:
+        if metrics:
+            fake = generate(domain, cfg, generator, len(ref[0]), device=device,
+                            seed=stream_seed(seed, "eval_samples"), batch_size=batch_size,
+                            autocast=autocast, reference=ref)
+            with evaluating(context):
+                results = score(metrics, fake, ref[0], cfg)
+        results.update(model_scores(domain, cfg, generator, ref, device))
+    made = with_notes(_engine_protocol(base, ref, dataset, seed, device), notes)
+    return Evaluation(results, made)
+
+
 def evaluate_generator(
     domain: Domain[Any], cfg: Any, generator: nn.Module, dataset: Any,
     metrics: Mapping[str, Any], *, n: int, seed: int, device: torch.device, batch_size: int,
     autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
     context: EvaluationContext | None = None,
 ) -> dict[str, float]:
-    """The one evaluation path (training's eval points, `ganx evaluate`, `ganx.evaluate`): the
-    metrics over up to `n` generated samples against as many real ones, plus the domain's
-    `model_metrics`. The real items and the latents come from the run seed's named streams, so
-    every evaluation of a run compares like with like."""
-    if not metrics and not has_model_metrics(domain):
-        return {}
-    ref = reference_set(domain, cfg, dataset, n, device=device,
-                        seed=stream_seed(seed, "eval_reference"), batch_size=batch_size)
-    results: dict[str, float] = {}
-    if metrics:
-        fake = generate(domain, cfg, generator, len(ref[0]), device=device,
-                        seed=stream_seed(seed, "eval_samples"), batch_size=batch_size,
-                        autocast=autocast, reference=ref)
-        with evaluating(context):
-            results = score(metrics, fake, ref[0], cfg)
-    results.update(model_scores(domain, cfg, generator, ref, device))
-    return results
+    """`run_evaluation`'s values alone."""
+    return run_evaluation(domain, cfg, generator, dataset, metrics, n=n, seed=seed,
+                          device=device, batch_size=batch_size, autocast=autocast,
+                          context=context).values

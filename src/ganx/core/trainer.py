@@ -32,6 +32,7 @@ from .evaluation import EvaluationContext
 from .fitted import fitted_record
 from .loop import StepLoop
 from .losses import AdversarialLoss
+from .metric_protocol import MetricProtocol
 from .networks import Networks, build_networks, checked_module
 from .phases import Accumulator, StepRunner
 from .precision import PrecisionPolicy, auto_precision
@@ -39,12 +40,13 @@ from .profiling import StepProfiler
 from .protocols import Metric
 from .runlog import RunLog
 from .sampling import (
+    Evaluation,
     Reference,
     call_domain,
-    evaluate_generator,
     generate,
     plugin_method,
     reference_set,
+    run_evaluation,
 )
 from .sampling import write_samples as write_domain_samples
 from .signals import StopSignals
@@ -317,15 +319,18 @@ class Trainer:
                                                  reference=ref)
         return paths
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self) -> Evaluation | None:
+        """The metrics of G_ema now, with their protocol (None on ranks that do not write)."""
         if not self.world.writes:
-            return {}
-        context = EvaluationContext(self.cfg.data, self.run_dir / "evaluation", self.state.step,
-                                    "train")
-        return evaluate_generator(
-            self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
-            n=self.cfg.eval_samples, seed=self.cfg.seed, device=self.device,
-            batch_size=self.cfg.batch_size, autocast=self.policy.autocast, context=context)
+            return None
+        c = self.cfg
+        context = EvaluationContext(c.data, self.run_dir / "evaluation", self.state.step, "train")
+        base = MetricProtocol(reference=c.data or "default", reference_split="train",
+                              generator="ema", precision=self.policy.name)
+        return run_evaluation(self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
+                              n=c.eval_samples, seed=c.seed, device=self.device,
+                              batch_size=c.batch_size, autocast=self.policy.autocast,
+                              context=context, protocol=base)
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -389,6 +394,8 @@ class Trainer:
         return RunResult(self.run_dir, self.state.step, self.snapshots.last, loop.final_metrics,
                          str(self.device), self.policy.name, self.callbacks.run.stop_reason)
 
-    def _record(self, runlog: RunLog, kind: str, values: dict[str, Any]) -> None:
-        runlog.record(self.state.step, kind, values)
+    def _record(self, runlog: RunLog, kind: str, values: dict[str, Any],
+                protocol: MetricProtocol | None = None) -> None:
+        runlog.record(self.state.step, kind,
+                      {**values, "protocol": protocol.to_dict()} if protocol else values)
         self.callbacks.record(self.state.step, kind, values)

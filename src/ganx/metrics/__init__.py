@@ -10,7 +10,9 @@
   samples against unseen real ones), `nearest`;
 - a feature-extractor registry (`feature_extractor("inception")`, `register_feature_extractor`)
   and a cache of reference statistics keyed by extractor and data (`reference_stats`);
-- sample writers: `save_image_grid`, `write_wav`, `spectrogram_pictures`.
+- sample writers: `save_image_grid`, `write_wav`, `spectrogram_pictures`;
+- the protocol record of metric values: `MetricProtocol`, and `note_features` /
+  `note_protocol` for what a metric adds to it while it runs.
 
 Names load on first use: importing this package imports neither numpy nor torch, and the
 distances import torch only when called. See docs/reference/metrics.md.
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
         memorisation_report,
         nearest,
     )
+    from .protocol import MetricProtocol, note_features, note_protocol
     from .reference import Reference, reference_stats, score_features
     from .restoration import psnr, ssim
     from .threads import single_thread
@@ -74,6 +77,9 @@ _LAZY = {
     "KNN_K": "knn",
     "density_coverage": "knn",
     "precision_recall": "knn",
+    "MetricProtocol": "protocol",
+    "note_features": "protocol",
+    "note_protocol": "protocol",
     "Reference": "reference",
     "reference_stats": "reference",
     "score_features": "reference",
@@ -92,6 +98,7 @@ __all__ = [
     "FeatureExtractor",
     "FeatureNet",
     "MemorisationReport",
+    "MetricProtocol",
     "Reference",
     "array_digest",
     "density_coverage",
@@ -106,6 +113,8 @@ __all__ = [
     "kernel_inception_distance",
     "memorisation_report",
     "nearest",
+    "note_features",
+    "note_protocol",
     "pixel_digest",
     "precision_recall",
     "psnr",

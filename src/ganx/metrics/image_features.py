@@ -43,7 +43,8 @@ class FeatureNet:
 
     def __init__(self, name: str, digest: str, description: str, module: nn.Module,
                  prepare: Callable[[torch.Tensor], torch.Tensor], batch_size: int,
-                 device: torch.device | None = None) -> None:
+                 device: torch.device | None = None, *, weights_sha256: str = "",
+                 resize: str = "none") -> None:
         self.name = name
         self.digest = digest
         """Identity for caches: the weights' checksum and the input handling."""
@@ -52,6 +53,10 @@ class FeatureNet:
         self.prepare = prepare
         self.batch_size = batch_size
         self.device = device or torch.device("cpu")
+        self.weights_sha256 = weights_sha256 or weights_digest(module)
+        """SHA-256 of the weights (of the weights file where there is one): the protocol's."""
+        self.resize = resize
+        """How images reach the network's input size (filter and size), or `none`."""
 
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> npt.NDArray[np.float32]:
@@ -158,8 +163,10 @@ def train_classifier(images: npt.NDArray[np.uint8], labels: npt.NDArray[np.integ
 
 def cnn_features(name: str, net: SmallCNN, description: str) -> FeatureNet:
     """A FeatureNet over a SmallCNN's pooled features, named by its weights."""
-    return FeatureNet(name, f"{name}:{weights_digest(net)}", description, CNNFeatures(net),
-                      classifier_input, batch_size=256)
+    digest = weights_digest(net)
+    return FeatureNet(name, f"{name}:{digest}", description, CNNFeatures(net), classifier_input,
+                      batch_size=256, weights_sha256=digest,
+                      resize=f"adaptive-average-pool to at most {CLASSIFIER_MAX_SIDE}px")
 
 
 def random_extractor(channels: int = 3) -> FeatureNet:

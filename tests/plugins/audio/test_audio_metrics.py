@@ -161,3 +161,17 @@ def test_digit_classifier_is_the_public_extractor_audio_digits(small_classifier)
     features = net(clips)
     assert features.shape == (6, 128)
     assert np.array_equal(features, classifier.classify(trained, clips, 8000)[1])
+
+
+def test_generation_metrics_note_their_protocol(small_classifier):
+    from ganx.core.metric_protocol import collecting
+
+    real = digit_clips(20)
+    _, meta = classifier.load_classifier()
+    with collecting() as notes:
+        metrics.generation_metrics(real[:10], real[10:], config(
+            sample_rate=8000, segment=8192, digit_metrics=True))
+    assert notes["features"] == "audio-digits" and notes["features_sha256"] == meta["sha256"]
+    assert notes["resize"] == f"resampled to {classifier.RATE} Hz"
+    assert (notes["sample_rate"], notes["clip_samples"], notes["clip_seconds"]) == (
+        8000, 8192, 1.024)

@@ -104,3 +104,47 @@ def test_metric_input_errors():
         image_metrics(torch.zeros(8, 3, 16, 16), torch.zeros(8, 1, 16, 16), cfg)
     with pytest.raises(RunError, match="more than 3 samples"):
         image_metrics(torch.zeros(3, 1, 16, 16), torch.zeros(8, 1, 16, 16), cfg)
+
+
+# -- the default: a quality number at the end, from the fastest honest network ---------------------
+
+def test_the_default_run_evaluates_at_the_end_with_the_fast_network():
+    from ganx.core.config import stored_domain_config
+
+    domain = ImageDomain()
+    assert domain.train_defaults["eval_every"] == 0
+    assert ImageConfig().eval_features == "fast"
+    # runs made before the field existed keep measuring as they did
+    assert stored_domain_config(ImageConfig, {}, "old run").eval_features == "auto"
+
+
+def test_fast_features_learn_the_runs_own_labelled_data_or_are_random(monkeypatch, tmp_path):
+    from PIL import Image
+
+    from ganx.core.evaluation import EvaluationContext, evaluating
+    from ganx.core.metric_protocol import collecting
+
+    monkeypatch.setattr(features, "CLASSIFIER_MAX_IMAGES", 200)
+    monkeypatch.setattr(features, "CLASSIFIER_EPOCHS", 1)
+    cfg = ImageConfig(resolution=16, channels=1)
+    real, other = fashion(40), fashion(40, offset=40)
+    with evaluating(EvaluationContext("", None, 1, "train")), collecting() as notes:
+        values = image_metrics(other, real, cfg)
+    assert values["feature_net"] == 1.0
+    assert notes["features"] == "image-classifier" and notes["feature_choice"] == "fast"
+    assert "trained on fashion-mnist-mini at 16px" in notes["features_description"]
+
+    flat = tmp_path / "flat"  # no class folders: no labels to learn from
+    flat.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(flat / f"{i}.png")
+    with evaluating(EvaluationContext(str(flat), None, 1, "train")), collecting() as notes:
+        assert image_metrics(other, real, cfg)["feature_net"] == 0.0
+    assert notes["features"] == "image-random"
+
+    monkeypatch.setenv("GANX_IMAGE_FEATURES", "random")  # the environment still overrides
+    with evaluating(EvaluationContext("", None, 1, "train")), collecting() as notes:
+        image_metrics(other, real, cfg)
+    assert notes["features"] == "image-random"
+    assert notes["feature_choice"] == "GANX_IMAGE_FEATURES=random"

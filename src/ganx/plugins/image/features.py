@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -120,3 +121,21 @@ def _save_classifier(stem: Path, net: SmallCNN, accuracy: float, data: str) -> N
     log.info("image metrics: feature classifier held-out accuracy %.3f, cached in %s", accuracy,
              weights)
 
+
+
+def evaluation_network(cfg: Any, resolution: int, channels: int) -> FeatureNet:
+    """The network the image metrics measure with (`ImageConfig.eval_features`, overridden by
+    GANX_IMAGE_FEATURES): `fast` trains the classifier on the run's own data (from the
+    evaluation context; the shipped subset outside one), or gives the random CNN for data
+    without labels."""
+    from ganx.core.evaluation import current_evaluation
+    from ganx.metrics import image_feature_extractor
+
+    choice = getattr(cfg, "eval_features", "auto")
+    if os.environ.get("GANX_IMAGE_FEATURES") or choice == "auto":
+        return image_feature_extractor(resolution, channels)
+    if choice != "fast":
+        return image_feature_extractor(resolution, channels, choice)
+    context = current_evaluation()
+    return classifier_network(context.data if context else CLASSIFIER_DATA, resolution, channels,
+                              max_images=CLASSIFIER_MAX_IMAGES, epochs=CLASSIFIER_EPOCHS)

@@ -17,9 +17,10 @@ import numpy as np
 import torch
 
 from ganx.core.evaluation import current_evaluation
-from ganx.metrics import image_feature_extractor, image_memorisation
+from ganx.metrics import image_memorisation, note_features
 
 from . import sources
+from .features import evaluation_network
 
 log = logging.getLogger("ganx")
 TRAIN_LIMIT = 10_000
@@ -45,7 +46,8 @@ def memorisation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> di
         train = _as_float(_limited(sources.load(context.data, cfg.resolution,
                                                 cfg.channels).images))
         kept = sources.heldout(context.data, cfg.resolution, cfg.channels)
-    net = image_feature_extractor(real.shape[-1], real.shape[1])
+    net = evaluation_network(cfg, real.shape[-1], real.shape[1])
+    note_features(net)
     log.info("image-memorisation: %d generated vs %d training images (%s baseline, %s)",
              len(fake), len(train), "test-split" if kept is not None else "leave-one-out",
              net.description)

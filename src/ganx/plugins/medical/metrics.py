@@ -27,6 +27,8 @@ from ganx.metrics import (
     FEATURE_NET_CODES,
     KNN_K,
     image_feature_extractor,
+    note_features,
+    note_protocol,
     pixel_digest,
     psnr,
     reference_stats,
@@ -52,6 +54,7 @@ def restoration_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dic
                          " differ in shape")
     fake_phys, real_phys = to_physical(cfg, fake[:, :1]), to_physical(cfg, real[:, :1])
     span = _data_range(cfg)
+    note_protocol(data_range=span)
     mae = (fake_phys - real_phys).abs().mean()
     return {"psnr": psnr(fake_phys, real_phys, data_range=span),
             "ssim": ssim(fake_phys, real_phys, data_range=span), "mae": float(mae),
@@ -73,6 +76,8 @@ def intensity_distances(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dic
 def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
     """The `medical-fid` metric (see the module docstring)."""
     fake_slices, real_slices = fake[:, :1].float(), real[:, :1].float()
+    low, high = to_physical(cfg, torch.tensor([-1.0, 1.0])).tolist()
+    note_protocol(intensity_range=f"{low:g} to {high:g}", histogram_bins=HISTOGRAM_BINS)
     results = intensity_distances(fake_slices, real_slices, cfg)
     if min(len(fake), len(real)) <= KNN_K:
         log.warning("medical-fid: %d samples are too few for FID/KID (more than %d needed)",
@@ -81,6 +86,7 @@ def generation_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict
     net = image_feature_extractor(real.shape[-1], 1, fallback="random")
     code = FEATURE_NET_CODES[net.name]
     log.info("medical-fid: features from %s (feature_net=%g)", net.description, code)
+    note_features(net)
     ref = reference_stats(net, real_slices, namespace="medical",
                           data_digest=pixel_digest(real_slices))
     results.update(score_features(net(fake_slices), ref))

@@ -13,12 +13,15 @@ real samples the engine passes stand in (training text, which flatters BLEU) wit
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from typing import Any
 
 import numpy as np
 import torch
+
+from ganx.metrics import note_protocol
 
 from . import bleu as B
 from . import dataset, tokenization
@@ -45,12 +48,23 @@ def reference_rows(cfg: Any, real: torch.Tensor | None, limit: int) -> tuple[np.
     return np.asarray(ids_of(real[:limit])), "training"
 
 
+def note_reference(cfg: Any, rows: np.ndarray, source: str) -> None:
+    """The protocol of BLEU: its references are held-out units (or training text), not the
+    training rows the engine passes as real samples."""
+    held = dataset.heldout_rows(cfg) if source == "held-out" else None
+    note_protocol(n_real=len(rows), reference_split=source,
+                  reference_count=len(held) if held is not None else len(rows),
+                  reference_digest=hashlib.sha256(np.ascontiguousarray(rows).tobytes()).hexdigest(),
+                  tokenizer=str(cfg.tokenizer) or "byte-level BPE trained on the corpus")
+
+
 def text_metrics(fake: torch.Tensor, real: torch.Tensor, cfg: Any) -> dict[str, float]:
     """The `text-bleu` metric (see the module docstring)."""
     tok = tokenization.get(cfg)
     stop = cfg.unit != "window"
     samples = [B.words(t) for t in tok.decode_batch(ids_of(fake), stop)]
-    rows, _ = reference_rows(cfg, real, MAX_REFERENCES)
+    rows, source = reference_rows(cfg, real, MAX_REFERENCES)
+    note_reference(cfg, rows, source)
     refs = [B.words(t) for t in tok.decode_batch(rows.tolist(), stop)]
     prepared = B.References(refs, max(BLEU_ORDERS))
     own = B.References(samples, max(BLEU_ORDERS))
