@@ -4,7 +4,7 @@ when printed. One chart per quantity (losses differ in scale by orders of magnit
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -102,19 +102,7 @@ def render_chart(chart: Chart) -> str:
         return TOP + (1 - (y - y0) / (y1 - y0)) * plot_h
 
     parts.append(f'<rect class="plot" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>')
-    y_ticks = nice_ticks(y0, y1)
-    for tick in y_ticks:
-        y = py(tick)
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}"'
-                     f' y2="{y:.1f}"/><text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}"'
-                     f' text-anchor="end">{escape(format_tick(tick, y_ticks))}</text>')
-    x_ticks = [t for t in nice_ticks(x0, x1, integer=True) if x0 <= t <= x1]
-    for tick in x_ticks:
-        x = px(tick)
-        parts.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}"'
-                     f' y2="{TOP + plot_h}"/><text class="tick" x="{x:.1f}"'
-                     f' y="{TOP + plot_h + 15}" text-anchor="middle">'
-                     f'{escape(format_tick(tick, x_ticks))}</text>')
+    parts.extend(_grid((x0, x1), (y0, y1), px, py))
     parts.append(f'<text class="axis" x="{LEFT + plot_w / 2}" y="{HEIGHT - 4}"'
                  f' text-anchor="middle">{escape(chart.x_label)}</text>')
     for x, label in chart.events:
@@ -124,16 +112,43 @@ def render_chart(chart: Chart) -> str:
         color = series.color or PALETTE[i % len(PALETTE)]
         parts.extend(_draw_series(series, color, px, py))
     if len(chart.series) > 1:
-        x = WIDTH - RIGHT
-        for i, series in enumerate(reversed(chart.series)):
-            color = series.color or PALETTE[(len(chart.series) - 1 - i) % len(PALETTE)]
-            width = 8 + 6.5 * len(series.name)
-            x -= width + 10
-            parts.append(f'<rect x="{x:.1f}" y="9" width="9" height="9" fill="{color}"/>'
-                         f'<text class="legend" x="{x + 12:.1f}" y="18">'
-                         f'{escape(series.name)}</text>')
+        parts.extend(_legend(chart))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _grid(xs: tuple[float, float], ys: tuple[float, float], px: Callable[[float], float],
+          py: Callable[[float], float]) -> list[str]:
+    """Grid lines and tick labels of both axes."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    out = []
+    y_ticks = nice_ticks(*ys)
+    for tick in y_ticks:
+        y = py(tick)
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}"'
+                   f' y2="{y:.1f}"/><text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}"'
+                   f' text-anchor="end">{escape(format_tick(tick, y_ticks))}</text>')
+    x_ticks = [t for t in nice_ticks(*xs, integer=True) if xs[0] <= t <= xs[1]]
+    for tick in x_ticks:
+        x = px(tick)
+        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}"'
+                   f' y2="{TOP + plot_h}"/><text class="tick" x="{x:.1f}"'
+                   f' y="{TOP + plot_h + 15}" text-anchor="middle">'
+                   f'{escape(format_tick(tick, x_ticks))}</text>')
+    return out
+
+
+def _legend(chart: Chart) -> list[str]:
+    """The series' names and colours, right-aligned above the plot."""
+    out = []
+    x = WIDTH - RIGHT
+    for i, series in enumerate(reversed(chart.series)):
+        color = series.color or PALETTE[(len(chart.series) - 1 - i) % len(PALETTE)]
+        width = 8 + 6.5 * len(series.name)
+        x -= width + 10
+        out.append(f'<rect x="{x:.1f}" y="9" width="9" height="9" fill="{color}"/>'
+                   f'<text class="legend" x="{x + 12:.1f}" y="18">{escape(series.name)}</text>')
+    return out
 
 
 def _draw_series(series: Series, color: str, px, py) -> list[str]:

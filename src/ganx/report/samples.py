@@ -123,53 +123,61 @@ def _names(paths: list[Path], root: Path, limit: int = 3) -> str:
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
-def collect_samples(samples_dir: Path, snapshots: int = 12, audio_snapshots: int = 3,
-                    text_snapshots: int = 12) -> Samples:
-    """Find the sample files under `samples_dir` and pick what the page shows: up to
-    `snapshots` steps of every image series, `audio_snapshots` steps of audio players and
-    `text_snapshots` steps of text, evenly spaced and always with the newest."""
-    out = Samples()
-    if not samples_dir.is_dir():
-        return out
-    images: dict[str, list[tuple[int | None, Path]]] = defaultdict(list)
-    audio: dict[int | None, list[Path]] = defaultdict(list)
-    texts: list[tuple[int | None, Path]] = []
-    volumes: list[Path] = []
-    others: list[Path] = []
+@dataclass
+class _Found:
+    """The sample files under a folder, by kind."""
+
+    images: dict[str, list[tuple[int | None, Path]]] = field(
+        default_factory=lambda: defaultdict(list))
+    audio: dict[int | None, list[Path]] = field(default_factory=lambda: defaultdict(list))
+    texts: list[tuple[int | None, Path]] = field(default_factory=list)
+    volumes: list[Path] = field(default_factory=list)
+    others: list[Path] = field(default_factory=list)
+    incomplete: list[Path] = field(default_factory=list)
+    """Files still being written or damaged (found while reading them)."""
+
+
+def _find(samples_dir: Path) -> _Found:
+    found = _Found()
     for path in sorted(samples_dir.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
             continue
         rel = path.relative_to(samples_dir)
         suffix, step = suffix_of(path), step_of(rel)
         if suffix in IMAGE:
-            images[series_of(rel)].append((step, path))
+            found.images[series_of(rel)].append((step, path))
         elif suffix in AUDIO:
-            audio[step].append(path)
+            found.audio[step].append(path)
         elif suffix in TEXT:
-            texts.append((step, path))
+            found.texts.append((step, path))
         elif suffix in VOLUME:
-            volumes.append(path)
+            found.volumes.append(path)
         else:
-            others.append(path)
+            found.others.append(path)
+    return found
 
-    incomplete: list[Path] = []
-    for series in sorted(images, key=lambda s: (s != "", s)):
-        ordered = _by_step(images[series])
+
+def _pick_images(out: Samples, found: _Found, snapshots: int) -> None:
+    for series in sorted(found.images, key=lambda s: (s != "", s)):
+        ordered = _by_step(found.images[series])
         label = series or "samples"
         out.image_counts[label] = len(ordered)
         shown = []
         for step, path in spread(ordered, snapshots):
             uri = read_embeddable(path)
             if uri is None:
-                incomplete.append(path)
+                found.incomplete.append(path)
                 continue
             shown.append(Shown(path.name, step, uri=uri, width=image_width(path)))
         if shown:
             out.images[label] = shown
 
+
+def _pick_audio(out: Samples, found: _Found, samples_dir: Path, snapshots: int) -> None:
+    audio = found.audio
     audio_steps = sorted(audio, key=lambda s: (s is None, s or 0))
     out.audio_snapshots = len(audio_steps)
-    for step in spread(audio_steps, audio_snapshots):
+    for step in spread(audio_steps, snapshots):
         clips = []
         for path in sorted(audio[step])[:MAX_CLIPS]:
             if path.stat().st_size > MAX_AUDIO_BYTES:
@@ -178,7 +186,7 @@ def collect_samples(samples_dir: Path, snapshots: int = 12, audio_snapshots: int
                 continue
             uri = read_embeddable(path)
             if uri is None:
-                incomplete.append(path)
+                found.incomplete.append(path)
                 continue
             clips.append(Shown(str(path.relative_to(samples_dir)), step, uri=uri,
                                mime=MIME[suffix_of(path)]))
@@ -187,23 +195,42 @@ def collect_samples(samples_dir: Path, snapshots: int = 12, audio_snapshots: int
         if len(audio[step]) > MAX_CLIPS:
             out.notes.append(f"step {step}: {MAX_CLIPS} of {len(audio[step])} audio files shown")
 
-    ordered_texts = _by_step(texts)
+
+def _pick_texts(out: Samples, found: _Found, snapshots: int) -> None:
+    ordered_texts = _by_step(found.texts)
     out.text_snapshots = len(ordered_texts)
-    for step, path in reversed(spread(ordered_texts, text_snapshots)):  # newest first
+    for step, path in reversed(spread(ordered_texts, snapshots)):  # newest first
         text = path.read_text(encoding="utf-8", errors="replace")
         lines = text.splitlines()
         short = "\n".join(lines[:MAX_TEXT_LINES])[:MAX_TEXT_CHARS]
         out.texts.append(Shown(path.name, step, text=short, truncated=short != text.rstrip("\n")))
 
-    if incomplete:
-        out.notes.append(f"{len(incomplete)} file(s) still being written or damaged were left"
-                         f" out: {_names(incomplete, samples_dir)}")
-    if volumes:
-        out.notes.append(f"{len(volumes)} volume file(s) (NIfTI/DICOM) are not shown in a browser;"
-                         f" open them with a viewer such as 3D Slicer or ITK-SNAP:"
-                         f" {_names(volumes, samples_dir)}")
-    if others:
-        kinds = sorted({suffix_of(p) or p.name for p in others})
-        out.notes.append(f"{len(others)} other file(s) ({', '.join(kinds)}) are in"
-                         f" {samples_dir.name}/: {_names(others, samples_dir)}")
+
+def _note_unshown(out: Samples, found: _Found, samples_dir: Path) -> None:
+    if found.incomplete:
+        out.notes.append(f"{len(found.incomplete)} file(s) still being written or damaged were"
+                         f" left out: {_names(found.incomplete, samples_dir)}")
+    if found.volumes:
+        out.notes.append(f"{len(found.volumes)} volume file(s) (NIfTI/DICOM) are not shown in a"
+                         f" browser; open them with a viewer such as 3D Slicer or ITK-SNAP:"
+                         f" {_names(found.volumes, samples_dir)}")
+    if found.others:
+        kinds = sorted({suffix_of(p) or p.name for p in found.others})
+        out.notes.append(f"{len(found.others)} other file(s) ({', '.join(kinds)}) are in"
+                         f" {samples_dir.name}/: {_names(found.others, samples_dir)}")
+
+
+def collect_samples(samples_dir: Path, snapshots: int = 12, audio_snapshots: int = 3,
+                    text_snapshots: int = 12) -> Samples:
+    """Find the sample files under `samples_dir` and pick what the page shows: up to
+    `snapshots` steps of every image series, `audio_snapshots` steps of audio players and
+    `text_snapshots` steps of text, evenly spaced and always with the newest."""
+    out = Samples()
+    if not samples_dir.is_dir():
+        return out
+    found = _find(samples_dir)
+    _pick_images(out, found, snapshots)
+    _pick_audio(out, found, samples_dir, audio_snapshots)
+    _pick_texts(out, found, text_snapshots)
+    _note_unshown(out, found, samples_dir)
     return out
