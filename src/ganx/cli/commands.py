@@ -15,6 +15,7 @@ from ganx.plugins.host import get_host
 
 from .plugin_cmd import plugin as plugin_group
 from .report_cmd import report
+from .tools_cmds import TOOLS
 
 _DEFAULTS = TrainConfig()
 
@@ -314,3 +315,4 @@ def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> N
 ALL.append(data)
 
 ALL += [report, plugin_group]
+ALL += TOOLS

@@ -1,0 +1,8 @@
+"""The commands that use a trained run: export (and the latent tools, serve), registered in
+`commands.ALL`."""
+
+from __future__ import annotations
+
+from .export_cmd import export
+
+TOOLS = [export]
