@@ -4,5 +4,6 @@
 from __future__ import annotations
 
 from .export_cmd import export
+from .latent_cmd import interpolate, invert
 
-TOOLS = [export]
+TOOLS = [export, interpolate, invert]

@@ -18,7 +18,7 @@ from torch import nn
 from ganx.core.domain import describe
 from ganx.core.errors import ConfigError, RunError
 
-from .latent import _domain_labels, decode, refuse_restoration, seed_latents
+from .latent import conditional_labels, decode, refuse_restoration, seed_latents
 
 if TYPE_CHECKING:
     from ganx.api import TrainedGenerator
@@ -40,14 +40,6 @@ class Sampler(nn.Module):
 
     def forward(self, latent: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         return decode(self.model, latent, labels=label)
-
-
-def conditional_labels(model: TrainedGenerator, n: int) -> torch.Tensor | None:
-    """The labels a conditional run's `generate` gives n samples; None when unconditional."""
-    try:
-        return _domain_labels(model, n)
-    except RunError:
-        return None
 
 
 def check_exportable(model: TrainedGenerator) -> None:

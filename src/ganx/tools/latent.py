@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -28,8 +29,21 @@ from ganx.core.errors import ConfigError, RunError
 if TYPE_CHECKING:
     from ganx.api import TrainedGenerator
 
-__all__ = ["decode", "has_mapping", "interpolation_path", "latent_kind", "lerp",
-           "refuse_restoration", "seed_latents", "slerp", "to_w", "truncate"]
+__all__ = [
+    "conditional_labels",
+    "decode",
+    "generate",
+    "has_mapping",
+    "interpolation_path",
+    "latent_kind",
+    "lerp",
+    "refuse_restoration",
+    "seed_latents",
+    "slerp",
+    "to_w",
+    "truncate",
+    "write_truncated",
+]
 
 Forward = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
@@ -65,7 +79,8 @@ class _Forward(nn.Module):
     """A generator stand-in: calls `fn(z, labels)`; labels given to `decode` replace the ones
     the domain passes (the domain's own labels come from its settings)."""
 
-    def __init__(self, net: nn.Module, fn: Forward, labels: torch.Tensor | None) -> None:
+    def __init__(self, net: nn.Module, fn: Forward | nn.Module,
+                 labels: torch.Tensor | None) -> None:
         super().__init__()
         self.net, self.fn, self.labels = net, fn, labels
 
@@ -77,7 +92,8 @@ class _Forward(nn.Module):
         return self.fn(z, labels)
 
 
-def _generate(model: TrainedGenerator, z: torch.Tensor, net: nn.Module, seed: int) -> torch.Tensor:
+def _generate(model: TrainedGenerator, z: torch.Tensor, net: nn.Module, seed: int,
+              first: int = 0) -> torch.Tensor:
     """The domain's `generate` on a copy whose `sample_latent` returns `z`."""
     used: list[bool] = []
 
@@ -89,7 +105,7 @@ def _generate(model: TrainedGenerator, z: torch.Tensor, net: nn.Module, seed: in
     domain.sample_latent = given  # type: ignore[method-assign]
     rng = torch.Generator(z.device).manual_seed(seed)
     out: torch.Tensor = call_domain(domain, "generate", model.config, net, len(z),
-                                    device=z.device, rng=rng)
+                                    device=z.device, rng=rng, first=first)
     if not used:
         raise RunError(f"{describe(model.domain)}: generate does not draw its latent through"
                        " sample_latent, so given latents cannot be decoded")
@@ -135,6 +151,15 @@ def _domain_labels(model: TrainedGenerator, n: int) -> torch.Tensor:
     return seen[0]
 
 
+def conditional_labels(model: TrainedGenerator, n: int) -> torch.Tensor | None:
+    """The labels a conditional run's `generate` gives samples 0 to n - 1; None when the run is
+    not class-conditional."""
+    try:
+        return _domain_labels(model, n)
+    except RunError:
+        return None
+
+
 def truncate(model: TrainedGenerator, w_or_z: torch.Tensor, psi: float) -> torch.Tensor:
     """The truncation trick on w (toward `w_avg`) or on z (toward zero)."""
     if psi == 1.0:
@@ -147,26 +172,43 @@ def truncate(model: TrainedGenerator, w_or_z: torch.Tensor, psi: float) -> torch
 
 
 def decode(model: TrainedGenerator, latents: torch.Tensor, *, labels: torch.Tensor | None = None,
-           psi: float = 1.0, space: str = "z", seed: int = 0) -> torch.Tensor:
+           psi: float = 1.0, space: str = "z", seed: int = 0, first: int = 0,
+           grad: bool = False) -> torch.Tensor:
     """Samples (on the model's device, float) for given latents through the domain's `generate`.
 
     `space` "z": latents as `sample_latent` draws them; "w": intermediate latents of a mapping
     network. `psi` below 1 truncates (see the module doc). `labels` (N,) replace the classes a
-    conditional run would cycle through. `seed` drives any other randomness the domain draws
-    (text sampling)."""
+    conditional run would give samples `first` to `first + N - 1`. `seed` drives any other
+    randomness the domain draws (text sampling). `grad`: keep the graph (for inversion)."""
     net = model.generator
     latents = latents.to(model.device)
     lab = None if labels is None else labels.to(model.device).long()
     if space == "w" or (psi != 1.0 and has_mapping(net)):
-        fn = _w_forward(model, psi, given_w=space == "w")
-    elif lab is None:
-        with torch.no_grad():
-            return _generate(model, truncate(model, latents, psi), net, seed).float()
+        fn: Forward | nn.Module = _w_forward(model, psi, given_w=space == "w")
     else:
         fn = net
         latents = truncate(model, latents, psi)
-    with torch.no_grad():
-        return _generate(model, latents, _Forward(net, fn, lab), seed).float()
+    stand_in = net if lab is None and fn is net else _Forward(net, fn, lab)
+    with torch.set_grad_enabled(grad):
+        return _generate(model, latents, stand_in, seed, first).float()
+
+
+def generate(model: TrainedGenerator, n: int, *, seed: int = 0, psi: float = 1.0,
+             batch_size: int | None = None) -> torch.Tensor:
+    """`model.generate(n, seed=seed)` with the truncation trick (the same latents, chunks and
+    classes; psi 1 gives the same samples), on the CPU."""
+    batch = batch_size or model.train_config.batch_size
+    if psi == 1.0:
+        return model.generate(n, seed=seed, batch_size=batch)
+    refuse_restoration(model, "--truncation")
+    rng = torch.Generator(model.device).manual_seed(seed)
+    chunks = []
+    for start in range(0, n, batch):
+        k = min(batch, n - start)
+        z = call_domain(model.domain, "sample_latent", model.config, k, device=model.device,
+                        generator=rng)
+        chunks.append(decode(model, z, psi=psi, seed=seed, first=start).cpu())
+    return torch.cat(chunks)
 
 
 def _w_forward(model: TrainedGenerator, psi: float, *, given_w: bool) -> Forward:
@@ -214,3 +256,15 @@ def interpolation_path(ends: list[torch.Tensor], frames: int, space: str) -> tor
         k = min(math.floor(position), segments - 1)
         out.append(mix(ends[k], ends[k + 1], position - k))
     return torch.cat(out)
+
+
+def write_truncated(model: TrainedGenerator, out_dir: Path, n: int, *, seed: int,
+                    psi: float) -> list[Path]:
+    """`ganx sample --truncation PSI`: `n` truncated samples through the domain's writer."""
+    if not 0.0 <= psi <= 1.0:
+        raise ConfigError(f"--truncation {psi}: use a value from 0 (the mean) to 1 (off)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples = generate(model, n, seed=seed, psi=psi)
+    paths: list[Path] = call_domain(model.domain, "write_samples", model.config, samples,
+                                    out_dir, "sample")
+    return paths
