@@ -10,7 +10,14 @@ import ganx
 from ganx.core.errors import ConfigError
 from ganx.tools.interpolate import interpolate
 from ganx.tools.invert import invert, read_targets
-from ganx.tools.latent import conditional_labels, decode, generate, interpolation_path, seed_latents, slerp
+from ganx.tools.latent import (
+    conditional_labels,
+    decode,
+    generate,
+    interpolation_path,
+    seed_latents,
+    slerp,
+)
 
 from ..conftest import run_ganx
 
