@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from .export_cmd import export
 from .latent_cmd import interpolate, invert
+from .serve_cmd import serve
 
-TOOLS = [export, interpolate, invert]
+TOOLS = [export, interpolate, invert, serve]
