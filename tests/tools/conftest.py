@@ -24,6 +24,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
              "d_dim": 32, "d_layers": 1, "d_heads": 2, "mle_steps": 1},
     "audio-wavegan": {"digits_clips": 20, "sample_rate": 8000, "segment": 4096, "width": 2,
                       "latent_dim": 8, "generator": "wavegan"},
+    "audio-ddsp": {"digits_clips": 20, "sample_rate": 8000, "segment": 4096, "width": 2,
+                   "latent_dim": 8, "generator": "ddsp"},
     "image-denoise": {**IMAGE, "task": "denoise"},
 }
 

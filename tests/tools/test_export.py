@@ -73,3 +73,14 @@ def test_specgan_to_onnx_is_refused_with_the_reason(trained, tmp_path):
 def test_a_restoration_run_is_refused(trained, tmp_path):
     with pytest.raises(ConfigError, match=r"restoration run .task=denoise. has no latent"):
         export(ganx.load(trained("image-denoise")), "onnx", tmp_path / "r.onnx")
+
+
+def test_an_export_that_does_not_reproduce_generate_is_refused_and_deleted(trained, tmp_path):
+    """DDSP seeds its noise from a hash of each latent: a trace freezes the traced latents'
+    noise, so the export is checked on new latents and refused."""
+    model = ganx.load(trained("audio-ddsp"))
+    for fmt in ("onnx", "torchscript"):
+        out = tmp_path / f"d.{fmt}"
+        with pytest.raises(ConfigError, match="would not reproduce generate on new latents"):
+            export(model, fmt, out)
+        assert not out.exists()

@@ -8,6 +8,7 @@ so it returns exactly what `generate` returns (images in [-1, 1], waveforms, vol
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +24,14 @@ from .latent import conditional_labels, decode, refuse_restoration, seed_latents
 if TYPE_CHECKING:
     from ganx.api import TrainedGenerator
 
-__all__ = ["FORMATS", "export", "export_parity", "run_export"]
+__all__ = ["FORMATS", "export", "export_checked", "export_parity", "run_export"]
 
 FORMATS = ("onnx", "torchscript")
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 OPSET = 18
+VERIFY_TOLERANCE = 1e-3
+"""Largest difference from `generate` an export may show on new latents before it is refused
+(a faithful fp32 export is within about 1e-6; the tests hold it to 1e-4)."""
 
 
 class Sampler(nn.Module):
@@ -68,8 +72,39 @@ def run_export(model: TrainedGenerator, fmt: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # tracing warns of every Python value it freezes
         warnings.simplefilter("ignore")
+        _check_traceable(sampler, args, model)
         _write(sampler, args, out, model, fmt)
     return out
+
+
+def _refuse_not_one_graph(model: TrainedGenerator, fmt: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"{describe(model.domain)}: a {fmt} export would not reproduce generate on new latents"
+        f" ({why}): part of the output is computed outside torch operations (audio"
+        " generator=ddsp seeds its noise from a hash of each latent), so it is not one graph")
+
+
+def _check_traceable(sampler: Sampler, args: tuple[torch.Tensor, ...],
+                     model: TrainedGenerator) -> None:
+    """A trace (what both formats record) must reproduce `generate` on latents other than the
+    traced ones, or the export is refused."""
+    z = seed_latents(model, 3, 1)
+    labels = conditional_labels(model, 3)
+    new = (z,) if labels is None else (z, labels)
+    with torch.no_grad():
+        traced = torch.jit.trace(sampler, args, check_trace=False)  # type: ignore[no-untyped-call]
+        try:
+            diff = float((traced(*new).float() - sampler(*new)).abs().max())
+            why = f"max |trace - generate| = {diff:.3g}"
+        except RuntimeError as exc:  # e.g. a size the trace froze
+            diff, why = math.inf, f"the trace fails on them: {_first_line(exc)}"
+    if not diff <= VERIFY_TOLERANCE:
+        raise _refuse_not_one_graph(model, "traced", why)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1][:160] if lines else ''}"
 
 
 def _write(sampler: Sampler, args: tuple[torch.Tensor, ...], out: Path, model: TrainedGenerator,
@@ -105,11 +140,29 @@ def _onnx(sampler: Sampler, args: tuple[torch.Tensor, ...], out: Path,
 
 def export(model: TrainedGenerator, fmt: str = "onnx", out: str | Path | None = None) -> Path:
     """Export `model` (`ganx.load(RUN)`) to `out` [default: RUN/export/generator.onnx|.pt]."""
+    return export_checked(model, fmt, out)[0]
+
+
+def export_checked(model: TrainedGenerator, fmt: str = "onnx",
+                   out: str | Path | None = None) -> tuple[Path, float]:
+    """`export`, then the export run on latents other than the traced ones against `generate`
+    (`export_parity`): an export that does not reproduce `generate` is deleted and refused.
+    Returns the path and the largest difference."""
     if out is None:
         folder = model.path.parent.parent if model.path.parent.name == "checkpoints" \
             else model.path.parent
         out = folder / "export" / f"generator{SUFFIX.get(fmt, '')}"
-    return run_export(model, fmt, Path(out))
+    path = run_export(model, fmt, Path(out))
+    try:
+        diff = export_parity(model, path, fmt, n=3, seed=1)
+    except Exception as exc:  # e.g. a traced constant the runtime cannot hold
+        diff, why = math.inf, _first_line(exc)
+    else:
+        why = f"max |export - generate| = {diff:.3g}"
+    if not diff <= VERIFY_TOLERANCE:
+        path.unlink(missing_ok=True)
+        raise _refuse_not_one_graph(model, fmt, why)
+    return path, diff
 
 
 def export_parity(model: TrainedGenerator, path: Path, fmt: str, n: int = 4,
