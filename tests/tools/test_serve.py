@@ -153,3 +153,13 @@ def test_the_readme_test_command_installs_the_browser():
     ci = (REPO / ".ci" / "run").read_text()
     for text in (readme, ci):
         assert "chromium" in text and "chromium-driver" in text
+
+
+def test_medical_runs_answer_slices_and_restoration_runs_are_refused(trained):
+    from ganx.core.errors import ConfigError
+
+    slices = Demo(ganx.load(trained("medical"))).grid(0, 4, 0.5)
+    assert slices["pictures"] and all(p.startswith("data:image/png;base64,")
+                                      for p in slices["pictures"])
+    with pytest.raises(ConfigError, match="has no latent"):
+        Demo(ganx.load(trained("image-denoise")))
