@@ -64,6 +64,8 @@ NOT_RUN_REASONS = {
                         " generates, installs, trains and reports one in a fresh venv",
     "benchmark": "a benchmark script (minutes to hours): its flags are checked against its --help",
     "missing-data": "its dataset is not installed on this machine: resolved with --dry-run",
+    "server": "serves until stopped: parsed here; tests/tools/test_serve.py starts it, drives"
+              " its page in Chromium and stops it",
 }
 
 
@@ -261,6 +263,10 @@ def plan(argv: list[str]) -> tuple[list[str], str | None]:
         return [*argv, "--steps", "1", "--warmup", "1", "--rounds", "1", "--batch-size", "8"], None
     if argv[:2] == ["data", "prepare"]:
         return [*argv, "--set", "digits_clips=20"], None
+    if verb == "serve":
+        return argv, "server"
+    if verb == "invert":
+        return [*argv, "--steps", "2", "--features", "random"], None
     return argv, None
 
 
@@ -336,7 +342,7 @@ def run_command(command: Command, sandbox: Path, home: Path) -> str | None:
     argv = _fill_placeholders(argv, sandbox, home)
     planned, dry_reason = plan(argv)
     reason = reason or dry_reason
-    if reason in ("cuda", "processes") and argv[0] != "train":
+    if reason in ("cuda", "processes", "server") and argv[0] != "train":
         parse_only(planned)
         return None
     if reason in ("cuda", "processes", "missing-data") and "--dry-run" not in planned:
@@ -414,6 +420,7 @@ def test_the_not_run_reasons_are_all_used():
             "processes": any("--nproc" in t or t.startswith("torchrun") for t in texts),
             "installed-plugin": any("--plugin wave" in t for t in texts),
             "benchmark": any(t.startswith("python benchmarks/") for t in texts),
-            "missing-data": any("--data fashion-mnist" in t for t in texts)}
+            "missing-data": any("--data fashion-mnist" in t for t in texts),
+            "server": any(t.startswith("ganx serve") for t in texts)}
     assert set(used) == set(NOT_RUN_REASONS)
     assert all(used.values()), [k for k, v in used.items() if not v]

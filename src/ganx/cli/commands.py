@@ -16,6 +16,7 @@ from ganx.plugins.host import get_host
 from .compare import compare
 from .plugin_cmd import plugin as plugin_group
 from .report_cmd import report
+from .tools_cmds import TOOLS
 
 _DEFAULTS = TrainConfig()
 
@@ -106,8 +107,12 @@ def train(plugin, config_file, set_pairs, data, steps, batch_size, device, preci
                                                  "0 for all (same as --set top_k=K).")
 @click.option("--input", "source", type=click.Path(),
               help="Restoration runs: restore this file or folder instead of sampling.")
+@click.option("--truncation", "psi", type=float,
+              help="Truncation trick: move each latent toward the mean by PSI (1 is off, 0 the "
+                   "mean); in w toward its tracked mean with a mapping network (arch=stylegan2),"
+                   " else toward zero.  [default: 1]")
 def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature, top_k,
-           source) -> None:
+           source, psi) -> None:
     """Draw samples from a run directory (newest snapshot) or a snapshot file, using G_ema."""
     import ganx
     from ganx.core.config import parse_set_options
@@ -122,6 +127,11 @@ def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature,
     default_out = Path(run) / "generated" if Path(run).is_dir() else Path(run).parent / "generated"
     if source:
         paths = model.restore(source, Path(out) if out else default_out)
+    elif psi is not None:
+        from ganx.tools.latent import write_truncated
+
+        paths = write_truncated(model, Path(out) if out else default_out, count, seed=seed,
+                                psi=psi)
     else:
         paths = model.write_samples(Path(out) if out else default_out, count, seed=seed)
     for path in paths:
@@ -324,3 +334,4 @@ def data_prepare(name: str, plugin: str | None, set_pairs: tuple[str, ...]) -> N
 ALL.append(data)
 
 ALL += [report, compare, plugin_group]
+ALL += TOOLS

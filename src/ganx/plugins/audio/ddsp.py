@@ -132,7 +132,7 @@ class DDSPGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
-        h = F.leaky_relu(self.project(z), 0.2).view(len(z), self.hidden, START_FRAMES)
+        h = F.leaky_relu(self.project(z), 0.2).view(z.shape[0], self.hidden, START_FRAMES)
         c = self.controls(self.body(h)).float()
         f0 = F0_MIN * (F0_MAX / F0_MIN) ** torch.sigmoid(c[:, :1])
         voicing = exp_sigmoid(c[:, 1:2], top=1.0)
@@ -144,7 +144,7 @@ class DDSPGenerator(nn.Module):
         """The synthesiser's random numbers. Training draws them from torch's global generator
         (seeded and checkpointed by the engine); in eval mode each clip's come from a generator
         seeded by its own latent, so the same z always gives the same clip."""
-        shape = (len(z), 1 + self.synth.segment)
+        shape = (z.shape[0], 1 + self.synth.segment)
         if self.training:
             return torch.rand(shape, device=z.device)
         rows = []

@@ -112,7 +112,7 @@ class SpecGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
-        return self.body(self.project(z).view(len(z), -1, *self.start))
+        return self.body(self.project(z).view(z.shape[0], -1, *self.start))
 
 
 class SpecGANDiscriminator(nn.Module):

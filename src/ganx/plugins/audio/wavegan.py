@@ -78,7 +78,7 @@ class WaveGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
-        x = F.relu(self.project(z)).view(len(z), 16 * self.width, self.start)
+        x = F.relu(self.project(z)).view(z.shape[0], 16 * self.width, self.start)
         return self.body(x)
 
 
