@@ -68,7 +68,8 @@ def test_density_coverage_equal_the_brute_force_reference(k):
 def test_chunking_does_not_change_the_results():
     real, fake = gaussian(70, 4, 24), gaussian(60, 4, 25)
     assert density_coverage(fake, real, chunk=7) == density_coverage(fake, real)
-    assert np.array_equal(knn_radii(real, 3, chunk=5), knn_radii(real, 3))
+    # equal to rounding: blocks of other shapes may take other BLAS kernels (one thread or two)
+    np.testing.assert_allclose(knn_radii(real, 3, chunk=5), knn_radii(real, 3), rtol=1e-12)
 
 
 def test_knn_radii_are_squared_kth_neighbour_distances():
