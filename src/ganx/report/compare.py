@@ -13,7 +13,6 @@ No torch here.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from ganx.core.metric_protocol import MetricProtocol
 from .charts import Chart, Series, format_value, render_chart
 from .curves import EVAL_KINDS, latest_values
 from .rundata import read_run
+from .writing import write_page
 
 __all__ = ["ComparedRun", "compare_runs", "comparison_table", "render_comparison",
            "write_comparison"]
@@ -144,18 +144,4 @@ def render_comparison(runs: list[ComparedRun]) -> str:
 
 def write_comparison(runs: list[ComparedRun], out: str | Path) -> Path:
     """Write the comparison page to `out` atomically; returns the path."""
-    path = Path(out)
-    if path.is_dir():
-        raise ConfigError(f"--out {path} is a directory; give a file name such as"
-                          f" {path / 'compare.html'}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(render_comparison(runs), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the comparison to {path}:"
-                          f" {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_page(render_comparison(runs), out, "the comparison", "compare.html")

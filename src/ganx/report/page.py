@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import os
 import platform
 import time
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
-
-from ganx.core.errors import ConfigError
 
 from .charts import format_value, render_chart
 from .curves import (
@@ -24,6 +21,7 @@ from .curves import (
 )
 from .rundata import RunData, read_run
 from .samples import collect_samples, fit
+from .writing import write_page
 
 REPORT_NAME = "report.html"
 
@@ -183,16 +181,4 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, *,
     sees the previous page or the new one, never half of one. Returns the path."""
     html = render_report(run_dir, snapshots=snapshots)
     path = Path(out) if out is not None else Path(run_dir) / REPORT_NAME
-    if path.is_dir():
-        raise ConfigError(f"--out {path} is a directory; give a file name such as"
-                          f" {path / REPORT_NAME}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_page(html, path, "the report", REPORT_NAME)
