@@ -328,9 +328,8 @@ class Trainer:
         base = MetricProtocol(reference=c.data or "default", reference_split="train",
                               generator="ema", precision=self.policy.name)
         return run_evaluation(self.domain, self.dcfg, self.nets.G_ema, self.dataset, self.metrics,
-                              n=c.eval_samples, seed=c.seed, device=self.device,
-                              batch_size=c.batch_size, autocast=self.policy.autocast,
-                              context=context, protocol=base)
+                              n=c.eval_samples, seed=c.seed, device=self.device, context=context,
+                              protocol=base, batch_size=c.batch_size, autocast=self.policy.autocast)
 
     # -- the run -----------------------------------------------------------------------------------
 

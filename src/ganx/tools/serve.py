@@ -131,13 +131,11 @@ def make_app(demo: Demo) -> Any:
 
     app = FastAPI(title="ganx serve", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.exception_handler(BadRequest)
-    def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+    def refused(request: Request, exc: Exception) -> JSONResponse:  # a one-line 400
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    @app.exception_handler(GanxError)
-    def ganx_error(request: Request, exc: GanxError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+    for error in (BadRequest, GanxError):
+        app.add_exception_handler(error, refused)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
