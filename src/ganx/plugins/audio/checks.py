@@ -26,6 +26,9 @@ def check_fields(cfg: AudioConfig) -> None:
     if cfg.width < 1 or cfg.latent_dim < 1 or cfg.phase_shuffle < 0 or cfg.d_width < 0:
         raise ConfigError("width and latent_dim must be at least 1, phase_shuffle and d_width"
                           " 0 or more")
+    if cfg.minibatch_std < 0 or cfg.mode_seeking < 0:
+        raise ConfigError(f"minibatch_std {cfg.minibatch_std}, mode_seeking {cfg.mode_seeking}:"
+                          " use 0 (off) or more")
     if cfg.digits_clips < 10:
         raise ConfigError(f"digits_clips {cfg.digits_clips}: use at least 10")
 
@@ -59,6 +62,9 @@ def check_weights(cfg: AudioConfig, changes: dict[str, Any]) -> None:
 def check_generator(cfg: AudioConfig, channels: int, discriminator: str) -> None:
     """The ddsp and specgan generators: mono, a segment their frames tile; specgan's
     spectrograms are judged by its own discriminator, and only it takes them."""
+    if cfg.minibatch_std and discriminator != "specgan":
+        raise ConfigError(f"minibatch_std {cfg.minibatch_std}: only the specgan discriminator"
+                          f" has it (discriminator is {discriminator}); use 0")
     if cfg.generator == "wavegan":
         if discriminator == "specgan":
             raise ConfigError("discriminator specgan judges the specgan generator's"

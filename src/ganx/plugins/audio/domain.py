@@ -65,6 +65,12 @@ class AudioConfig(DomainConfig):
     """Discriminator size, as `width` for the discriminator alone; 0: the same as width (twice
     it for specgan, whose discriminator must keep up with a generator that learns fast)."""
     phase_shuffle: int = 2
+    minibatch_std: int = 0
+    """specgan discriminator: group size of a minibatch standard deviation feature before its
+    last layer (it sees how varied a group of clips is; 0: off)."""
+    mode_seeking: float = 0.0
+    """generate: weight of the mode-seeking term (MSGAN): the inverse distance between generated
+    clips asked for the same class, against near copies within a class (0: off)."""
     """WaveGAN: largest random shift of the discriminator's feature maps (0 disables)."""
     snr_db: tuple[float, float] = (0.0, 20.0)
     """denoise: range of the signal-to-noise ratio of the added noise, in dB."""
@@ -243,7 +249,8 @@ class AudioDomain(Domain):
         if cfg.discriminator == "specgan":
             from .specgan import SpecGANDiscriminator
 
-            return SpecGANDiscriminator(cfg.segment, cfg.sample_rate, width, classes)
+            return SpecGANDiscriminator(cfg.segment, cfg.sample_rate, width, classes,
+                                        cfg.minibatch_std)
         if cfg.discriminator == "mel":
             from .mel_discriminator import MelDiscriminator
 
@@ -296,7 +303,7 @@ class AudioDomain(Domain):
     def extra_generator_losses(self, cfg: AudioConfig, real, conditions, fake,
                                generator_net=None):
         if cfg.task == "generate":
-            return {}
+            return self._diversity_terms(cfg, conditions, fake)
         from .spectral import log_mel, multi_resolution_stft_loss
 
         fake = fake.float()
@@ -308,6 +315,14 @@ class AudioDomain(Domain):
             terms["stft"] = cfg.stft_weight * multi_resolution_stft_loss(fake, real)
         terms.update(RESTORATION.l1_loss(real, fake, cfg.wave_weight, name="wave_l1"))
         return terms
+
+    def _diversity_terms(self, cfg: AudioConfig, conditions, fake):
+        if cfg.mode_seeking <= 0:
+            return {}
+        from .diversity import mode_seeking_loss
+
+        labels = conditions[0] if self._conditional(cfg) else None
+        return {"mode_seeking": cfg.mode_seeking * mode_seeking_loss(fake, labels)}
 
     # -- sampling, writing, metrics --------------------------------------------------------------
 

@@ -14,7 +14,8 @@ sampling: Griffin-Lim (torchaudio) finds a waveform whose STFT magnitude matches
   gives the same clip).
 - `SpecGANGenerator` / `SpecGANDiscriminator`: DCGAN-style networks on that picture (nearest
   upsampling + 3x3 convolutions in G, against the checkerboard of transposed ones; spectral norm
-  in D), class-conditional like WaveGAN's (label embedding in G, projection in D). The generator
+  in D), class-conditional like WaveGAN's (label embedding in G, projection in D), and optionally
+  a minibatch standard deviation feature before D's last layer. The generator
   makes spectrograms; the discriminator takes spectrograms, or waveforms, which it converts
   itself (the engine hands it real clips as they are stored).
 """
@@ -28,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+
+from ganx.nn import minibatch_std
 
 from .spectral import frame_hop
 from .wavegan import required_labels
@@ -120,10 +123,11 @@ class SpecGANDiscriminator(nn.Module):
     (N, 1, segment), which is converted first."""
 
     def __init__(self, segment: int, sample_rate: int, width: int,
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, minibatch_std: int = 0) -> None:
         super().__init__()
         check_segment(segment, sample_rate)
         self.view = SpectrogramView(segment, sample_rate)
+        self.minibatch_std = minibatch_std
         widths = [1, width, 2 * width, 4 * width, 8 * width, 16 * width]
         layers: list[nn.Module] = []
         for c_in, c_out in itertools.pairwise(widths):
@@ -131,7 +135,8 @@ class SpecGANDiscriminator(nn.Module):
                        nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         cells = (self.view.bins >> STAGES) * (self.view.frames >> STAGES)
-        self.head = spectral_norm(nn.Linear(widths[-1] * cells, 1))
+        std_channels = 1 if minibatch_std else 0
+        self.head = spectral_norm(nn.Linear((widths[-1] + std_channels) * cells, 1))
         self.embed = (spectral_norm(nn.Embedding(num_classes, widths[-1])) if num_classes
                       else None)
 
@@ -139,7 +144,9 @@ class SpecGANDiscriminator(nn.Module):
         if x.dim() == 3:
             x = self.view(x).to(x.dtype)
         h = self.body(x)
-        logits = self.head(h.flatten(1)).squeeze(1)
+        # a batch of near copies has a small spread: the head sees it (Karras et al. 2018)
+        seen = minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
+        logits = self.head(seen.flatten(1)).squeeze(1)
         if self.embed is not None:
             y = self.embed(required_labels(labels, "discriminator"))
             logits = logits + (y * h.sum((2, 3))).sum(1)
