@@ -1,10 +1,15 @@
 """Audio quality benchmark: the audio domain's generator on the spoken digits, fixed step budget.
 
 Trains `ganx train --plugin audio` (the domain's default configuration unless --set says
-otherwise, one seed) for `--steps` steps on the spoken digits, evaluates the EMA generator with
+otherwise) for `--steps` steps on the spoken digits, evaluates the EMA generator with
 `ganx evaluate`, and prints the metrics, the share of generated clips the digit classifier assigns
 to a digit with confidence above 0.9, the same for real clips (the ceiling), and the wall times.
 The spoken digits and the classifier are prepared first and timed apart from training.
+
+With `--seeds 0 1 2` it trains one run per seed and ends with a summary: every metric as mean ±
+sd over the seeds, and per requested digit the share heard as that digit (mean and lowest).
+`--jobs 2` trains two seeds at a time, each with its share of the CPU threads (the quality is
+the same; the wall times are then those of a shared machine).
 
 With `--eval-at 1000,2000,...` one run is also evaluated at those earlier steps (from the
 snapshots it keeps), so a learning curve costs one training run; each row's wall time is the
@@ -14,7 +19,8 @@ prints, for each requested class, the classifier's verdicts on that class's clip
 Nobody listens to the clips here: the classifier's view is the measurement. Listen to
 `RUN/samples/step-*/NN*.wav` (or `ganx sample RUN -n 16`) to judge them by ear.
 
-    python benchmarks/audio_quality.py        # the defaults (SpecGAN, 16 kHz): about 25 minutes
+    python benchmarks/audio_quality.py        # the defaults (SpecGAN, 16 kHz): 5 to 15 minutes
+    python benchmarks/audio_quality.py --seeds 0 1 2 --jobs 2 --device cpu
     python benchmarks/audio_quality.py --set sample_rate=8000 --set segment=8192   # about 12
     python benchmarks/audio_quality.py --steps 20000 --device cuda --set width=64 \\
         --set sample_rate=16000 --set segment=16384 --batch-size 64
@@ -26,10 +32,13 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli_runner import (
@@ -65,7 +74,7 @@ def prepare_metrics(env: dict[str, str], sets: list[str]) -> float:
 
 
 PER_CLASS = """
-import sys, numpy as np, ganx
+import json, sys, numpy as np, ganx
 from ganx.plugins.audio import classifier
 model = ganx.load(sys.argv[1])
 n, classes = int(sys.argv[2]), model.config.num_classes
@@ -78,41 +87,46 @@ for k in range(classes):
     counts = np.bincount(verdict[mine], minlength=classifier.OTHER + 1)
     heard = ", ".join(f"{'not a digit' if c == classifier.OTHER else c}: {v}"
                       for c, v in enumerate(counts) if v)
-    print(f"| {k} | {heard} | {(verdict[mine] == k).mean():.2f} | {sure[mine].mean():.2f} |")
+    print(json.dumps({"verdicts": heard, "heard": float((verdict[mine] == k).mean()),
+                      "confident": float(sure[mine].mean())}))
 """
 
 
-def per_class(run_dir: Path, n: int, env: dict[str, str], results: dict[str, float]) -> list[str]:
+@dataclass
+class SeedRun:
+    """One training seed's measurements."""
+
+    seed: int
+    results: dict
+    train_s: float
+    eval_s: float
+    config: str
+    curve: list[tuple[int, float, dict]] = field(default_factory=list)
+    classes: list[dict] = field(default_factory=list)
+
+    def setting(self, key: str) -> str:
+        line = next((ln for ln in self.config.splitlines() if ln.startswith(f"{key} =")), "")
+        return line.partition("=")[2].strip()
+
+
+def per_class(run_dir: Path, n: int, env: dict[str, str]) -> list[dict]:
     """A conditional run's clips by requested class: the classifier's verdicts (the same clips
-    and seed as `ganx evaluate`), the share heard as the requested digit, the confident share,
-    and (from `ganx evaluate`) the diversity of the clips heard as that digit against real ones."""
+    and seed as `ganx evaluate`), the share heard as the requested digit, the confident share."""
     done = subprocess.run([sys.executable, "-c", PER_CLASS, str(run_dir), str(n)],
                           capture_output=True, text=True, env=env, check=True)
-    rows = []
-    for k, row in enumerate(done.stdout.splitlines()):
-        diversity = results.get(f"digit_diversity_{k}")
-        rows.append(f"{row} {'n/a' if diversity is None else f'{diversity:.2f}'} |")
-    return ["", "| requested class | classifier's verdicts (class: clips) | heard as requested |"
-            " confident | diversity (heard as this digit) |", "|---|---|---|---|---|", *rows]
+    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_training_arguments(parser, steps=1500, n=500, n_help="generated and real clips scored")
-    args = parser.parse_args()
-    points = eval_points(parser, args)
-
-    env = dict(os.environ)
+def train_and_score(args: argparse.Namespace, seed: int, points: list[int],
+                    env: dict[str, str]) -> SeedRun:
+    """Train one seed in a temporary run folder (or --run-dir/seed-S) and evaluate it."""
     sets = [arg for pair in args.sets for arg in ("--set", pair)]
-    data_sets = [arg for pair in args.sets if pair.startswith("digits_")
-                 for arg in ("--set", pair)]
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = args.run_dir or Path(tmp) / "run"
-        prepare_s = prepare_metrics(env, data_sets)
+        run_dir = (args.run_dir / f"seed-{seed}") if args.run_dir else Path(tmp) / "run"
         started = time.perf_counter()
         extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
         extra += snapshot_options(args.steps, points)
-        run_ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(args.seed),
+        run_ganx("train", "--plugin", "audio", "--steps", str(args.steps), "--seed", str(seed),
                  "--device", args.device, "--precision", args.precision, "--run-dir", str(run_dir),
                  "--set", "eval_every=-1", *extra, *sets, "--no-progress", env=env)
         train_s = time.perf_counter() - started
@@ -126,37 +140,94 @@ def main() -> None:
                                       env=env)))
                  for p in points]
         config = (run_dir / "config.toml").read_text()
-        classes = per_class(run_dir, args.n, env, results) if "conditional = true" in config else []
+        classes = per_class(run_dir, args.n, env) if "conditional = true" in config else []
+    return SeedRun(seed, results, train_s, eval_s, config, curve, classes)
 
-    def setting(key: str) -> str:
-        line = next((ln for ln in config.splitlines() if ln.startswith(f"{key} =")), "")
-        return line.partition("=")[2].strip()
 
+def seed_table(run: SeedRun, args: argparse.Namespace, prepare_s: float) -> list[str]:
+    """One seed's metrics, learning curve and per-class verdicts."""
     lines = [
-        f"audio quality: spoken digits, {args.steps} steps, batch {setting('batch_size')},"
-        f" {setting('sample_rate')} Hz x {setting('segment')} samples, width {setting('width')},"
-        f" generator {setting('generator')}, discriminator {setting('discriminator')},"
-        f" loss {setting('loss')}, seed {args.seed},"
-        f" device {args.device}, {platform.machine()}, {os.cpu_count()} CPUs",
-        "",
-        "| metric | value |",
-        "|---|---|",
-    ]
-    for key, label in ROWS:
-        if key in results:
-            lines.append(f"| {label} (`{key}`) | {results[key]:.4g} |")
-    lines += [f"| training wall time | {train_s:.0f} s ({args.steps / train_s:.2f} steps/s) |",
-              f"| evaluation wall time | {eval_s:.0f} s |",
+        f"audio quality: spoken digits, {args.steps} steps, batch {run.setting('batch_size')},"
+        f" {run.setting('sample_rate')} Hz x {run.setting('segment')} samples,"
+        f" width {run.setting('width')}, generator {run.setting('generator')},"
+        f" discriminator {run.setting('discriminator')}, loss {run.setting('loss')},"
+        f" seed {run.seed}, device {args.device}, {platform.machine()}, {os.cpu_count()} CPUs",
+        "", "| metric | value |", "|---|---|"]
+    lines += [f"| {label} (`{key}`) | {run.results[key]:.4g} |"
+              for key, label in ROWS if key in run.results]
+    lines += [f"| training wall time | {run.train_s:.0f} s"
+              f" ({args.steps / run.train_s:.2f} steps/s) |",
+              f"| evaluation wall time | {run.eval_s:.0f} s |",
               f"| data + classifier preparation (cached after the first run) | {prepare_s:.0f} s |"]
-    if curve:
+    if run.curve:
         lines += ["", "| steps | Inception score | confident | not a digit | fd_digits | fd_mel |"
                   " training wall time |", "|---|---|---|---|---|---|---|"]
-        for step, seconds, r in [*curve, (args.steps, train_s, results)]:
+        for step, seconds, r in [*run.curve, (args.steps, run.train_s, run.results)]:
             lines.append(f"| {step} | {r.get('inception_score', 0):.2f} |"
                          f" {r.get('confident', 0):.3f} | {r.get('not_digit', 0):.3f} |"
                          f" {r.get('fd_digits', 0):.1f} | {r['fd_mel']:.0f} | {seconds:.0f} s |")
-    lines += classes
-    lines += ["", protocol_line(results)]
+    if run.classes:
+        lines += ["", "| requested class | classifier's verdicts (class: clips) |"
+                  " heard as requested | confident | diversity (heard as this digit) |",
+                  "|---|---|---|---|---|"]
+        for k, row in enumerate(run.classes):
+            diversity = run.results.get(f"digit_diversity_{k}")
+            lines.append(f"| {k} | {row['verdicts']} | {row['heard']:.2f} |"
+                         f" {row['confident']:.2f} |"
+                         f" {'n/a' if diversity is None else f'{diversity:.2f}'} |")
+    return lines
+
+
+def _mean_sd(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {sd:.3f}"
+
+
+def summary_table(runs: list[SeedRun]) -> list[str]:
+    """Every metric as mean ± sd over the seeds; per requested digit the share heard as it."""
+    seeds = " ".join(str(r.seed) for r in runs)
+    lines = [f"summary over seeds {seeds}", "", "| metric | mean ± sd | per seed |",
+             "|---|---|---|"]
+    for key, label in ROWS:
+        values = [r.results[key] for r in runs if key in r.results]
+        if len(values) == len(runs):
+            lines.append(f"| {label} (`{key}`) | {_mean_sd(values)} |"
+                         f" {' / '.join(f'{v:.3g}' for v in values)} |")
+    lines.append(f"| training wall time (s) | {_mean_sd([r.train_s for r in runs])} |"
+                 f" {' / '.join(f'{r.train_s:.0f}' for r in runs)} |")
+    if all(r.classes for r in runs):
+        lines += ["", "| requested class | heard as requested, mean | lowest | per seed |",
+                  "|---|---|---|---|"]
+        for k in range(len(runs[0].classes)):
+            heard = [r.classes[k]["heard"] for r in runs]
+            lines.append(f"| {k} | {statistics.mean(heard):.2f} | {min(heard):.2f} |"
+                         f" {' / '.join(f'{h:.2f}' for h in heard)} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_training_arguments(parser, steps=1500, n=500, n_help="generated and real clips scored")
+    parser.add_argument("--seeds", type=int, nargs="+", help="training seeds (default: --seed)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at a time")
+    args = parser.parse_args()
+    points = eval_points(parser, args)
+    seeds = args.seeds or [args.seed]
+
+    env = dict(os.environ)
+    data_sets = [arg for pair in args.sets if pair.startswith("digits_")
+                 for arg in ("--set", pair)]
+    prepare_s = prepare_metrics(env, data_sets)
+    if args.jobs > 1:  # each job its share of the threads, so they do not oversubscribe
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(lambda seed: train_and_score(args, seed, points, env), seeds))
+    lines: list[str] = []
+    for run in runs:
+        lines += [*seed_table(run, args, prepare_s), ""]
+    if len(runs) > 1:
+        lines += [*summary_table(runs), ""]
+    lines.append(protocol_line(runs[-1].results))
     text = "\n".join(lines)
     print(text)
     if args.out:
