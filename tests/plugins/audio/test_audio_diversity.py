@@ -1,5 +1,6 @@
-"""Against per-class collapse: the mode-seeking term and the specgan discriminator's minibatch
-standard deviation, on their own and in a conditional run on the spoken digits."""
+"""Against per-class collapse and weak conditioning: the mode-seeking term, the specgan
+discriminator's minibatch standard deviation and the generator's class-conditional batch norm, on
+their own and together in a conditional run on the spoken digits."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from ganx.core.errors import ConfigError
 from ganx.plugins import audio as audio_plugin
 from ganx.plugins.audio.diversity import mode_seeking_loss, same_class_pairs
 from ganx.plugins.audio.domain import AudioConfig, AudioDomain
-from ganx.plugins.audio.specgan import SpecGANDiscriminator
+from ganx.plugins.audio.specgan import ClassBatchNorm, SpecGANDiscriminator, SpecGANGenerator
 from ganx.testing import DomainContract
 
 from .test_audio_specgan import RATE, SEGMENT, SPECGAN
 
 AGAINST_COLLAPSE: dict[str, Any] = {**SPECGAN, "conditional": True, "minibatch_std": 4,
-                                    "mode_seeking": 1.0}
+                                    "mode_seeking": 1.0, "class_norm": True}
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +79,29 @@ def test_minibatch_std_lets_the_discriminator_see_a_batch_of_copies():
     assert torch.allclose(without(spec)[0], without(copies)[0], atol=1e-6)
 
 
+def test_class_norm_lets_the_class_steer_every_stage():
+    torch.manual_seed(0)
+    z = torch.randn(1, 8).repeat(2, 1)
+    labels = torch.tensor([3, 4])
+    plain = SpecGANGenerator(8, SEGMENT, RATE, 2, num_classes=10).eval()
+    steered = SpecGANGenerator(8, SEGMENT, RATE, 2, num_classes=10, class_norm=True).eval()
+    for g in (plain, steered):
+        assert g.embed is not None
+        torch.nn.init.zeros_(g.embed.weight)  # the class no longer reaches the input
+    norms = [m for m in steered.modules() if isinstance(m, ClassBatchNorm)]
+    assert len(norms) == 6
+    for norm in norms:
+        torch.nn.init.normal_(norm.shift.weight)
+    out = steered(z, labels)
+    assert not torch.allclose(out[0], out[1])
+    same = plain(z, labels)
+    assert torch.allclose(same[0], same[1])
+    # without class_norm the parameters keep their names: older snapshots load
+    assert "body.0.weight" in plain.state_dict()
+    out.sum().backward()
+    assert all(norm.scale.weight.grad is not None for norm in norms)
+
+
 def test_the_settings_are_checked():
     def resolve(**settings: Any) -> AudioConfig:
         cfg = apply_settings(AudioConfig(), {**SPECGAN, **settings}, "test")
@@ -89,6 +113,10 @@ def test_the_settings_are_checked():
         resolve(generator="wavegan", minibatch_std=4)
     with pytest.raises(ConfigError, match=r"mode_seeking -1\.0: use 0 \(off\) or more"):
         resolve(mode_seeking=-1.0)
+    with pytest.raises(ConfigError, match="class_norm: applies to the specgan generator of a"
+                                          " conditional run"):
+        resolve(class_norm=True)
+    assert resolve(class_norm=True, conditional=True).class_norm
 
 
 def test_a_conditional_run_logs_the_term(tmp_path):

@@ -85,3 +85,11 @@ def check_generator(cfg: AudioConfig, channels: int, discriminator: str) -> None
         check_segment(cfg.segment, cfg.sample_rate)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def check_class_norm(cfg: AudioConfig, conditional: bool) -> None:
+    """Class-conditional batch norm needs the specgan generator and a conditional run."""
+    if cfg.class_norm and (cfg.generator != "specgan" or not conditional):
+        raise ConfigError(f"class_norm: applies to the specgan generator of a conditional run"
+                          f" (generator is {cfg.generator}, conditional is"
+                          f" {str(conditional).lower()}); use class_norm=false")

@@ -65,6 +65,9 @@ class AudioConfig(DomainConfig):
     """Discriminator size, as `width` for the discriminator alone; 0: the same as width (twice
     it for specgan, whose discriminator must keep up with a generator that learns fast)."""
     phase_shuffle: int = 2
+    class_norm: bool = False
+    """specgan generator, conditional runs: batch norms whose scale and shift depend on the
+    class (conditional batch norm), so the class steers every stage, not only the input."""
     minibatch_std: int = 0
     """specgan discriminator: group size of a minibatch standard deviation feature before its
     last layer (it sees how varied a group of clips is; 0: off)."""
@@ -142,6 +145,7 @@ class AudioDomain(Domain):
                                       and sources.peek_classes(data) >= 2)
         if changes.get("conditional", cfg.conditional):
             changes.update(self._resolve_classes(cfg, data, discriminator))
+        checks.check_class_norm(cfg, bool(changes.get("conditional", cfg.conditional)))
         if cfg.d_width == 0 and cfg.task == "generate" and cfg.generator == "specgan":
             changes["d_width"] = 2 * cfg.width
         checks.check_task(cfg, channels)
@@ -227,7 +231,7 @@ class AudioDomain(Domain):
             from .specgan import SpecGANGenerator
 
             return SpecGANGenerator(cfg.latent_dim, cfg.segment, cfg.sample_rate, cfg.width,
-                                    classes)
+                                    classes, cfg.class_norm)
         if cfg.generator == "ddsp":
             from .ddsp import DDSPGenerator
 

@@ -92,11 +92,31 @@ def to_waveform(spec: torch.Tensor, segment: int, sample_rate: int,
     return wave.clamp(-1, 1)[:, None]
 
 
+class ClassBatchNorm(nn.Module):
+    """Batch normalisation whose scale and shift are looked up by class (conditional batch norm,
+    de Vries et al. 2017, as in the SNGAN-projection and BigGAN generators): the class steers
+    every stage, not only the input."""
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.scale = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.scale(labels), self.shift(labels)
+        return self.norm(x) * scale[:, :, None, None] + shift[:, :, None, None]
+
+
 class SpecGANGenerator(nn.Module):
-    """G(z[, labels]) -> (N, 1, bins, frames) in [-1, 1]: a spectrogram (see `to_waveform`)."""
+    """G(z[, labels]) -> (N, 1, bins, frames) in [-1, 1]: a spectrogram (see `to_waveform`).
+    With `class_norm` (conditional only) every batch norm takes its scale and shift from the
+    class."""
 
     def __init__(self, latent_dim: int, segment: int, sample_rate: int, width: int,
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, class_norm: bool = False) -> None:
         super().__init__()
         check_segment(segment, sample_rate)
         _, _, bins, frames = geometry(segment, sample_rate)
@@ -105,17 +125,27 @@ class SpecGANGenerator(nn.Module):
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes else None
         in_dim = latent_dim * (2 if num_classes else 1)
         self.project = nn.Linear(in_dim, widths[0] * math.prod(self.start))
-        layers: list[nn.Module] = [nn.BatchNorm2d(widths[0]), nn.ReLU()]
+
+        def norm(channels: int) -> nn.Module:
+            if class_norm and num_classes:
+                return ClassBatchNorm(channels, num_classes)
+            return nn.BatchNorm2d(channels)
+
+        layers: list[nn.Module] = [norm(widths[0]), nn.ReLU()]
         for c_in, c_out in itertools.pairwise(widths):
             layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                       nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+                       nn.Conv2d(c_in, c_out, 3, padding=1), norm(c_out), nn.ReLU()]
         layers += [nn.Conv2d(width, 1, 3, padding=1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
-            z = torch.cat([z, self.embed(required_labels(labels, "generator"))], dim=1)
-        return self.body(self.project(z).view(z.shape[0], -1, *self.start))
+            labels = required_labels(labels, "generator")
+            z = torch.cat([z, self.embed(labels)], dim=1)
+        h = self.project(z).view(z.shape[0], -1, *self.start)
+        for layer in self.body:
+            h = layer(h, labels) if isinstance(layer, ClassBatchNorm) else layer(h)
+        return h
 
 
 class SpecGANDiscriminator(nn.Module):
