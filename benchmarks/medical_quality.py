@@ -31,6 +31,54 @@ def evals(run: Path) -> list[dict]:
     return [r for r in rows if r.get("kind") == "eval"]
 
 
+def generation_section(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """Train the default generator and tabulate its evaluations."""
+    steps = ["--steps", str(args.steps)] if args.steps else []
+    started = time.perf_counter()
+    run_ganx("train", "--plugin", "medical", "--device", args.device, *steps, "--run-dir",
+             str(run_dir), "--no-progress")
+    wall = time.perf_counter() - started
+    rows = evals(run_dir)
+    total = rows[-1]["step"] if rows else 0
+    lines = [f"generation: {total} steps in {wall:.0f} s ({wall / max(total, 1):.3f} s per"
+             " step, start-up and evaluations included)", "",
+             "| step | intensity_w1 | intensity_tv | fid | kid | feature_net |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r.get("metrics", r)
+        lines.append(f"| {r['step']} | {m.get('intensity_w1', float('nan')):.4f} |"
+                     f" {m.get('intensity_tv', float('nan')):.3f} |"
+                     f" {m.get('fid', float('nan')):.4g} | {m.get('kid', float('nan')):.4g} |"
+                     f" {m.get('feature_net', float('nan')):g} |")
+    return [*lines, "", protocol_line(rows[-1]) if rows else "protocol: no evaluation"]
+
+
+def denoise_section(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """Train the denoiser and compare its output with the noisy input on the same slices."""
+    import ganx
+    from ganx.core.rng import stream_seed
+    from ganx.core.sampling import REFERENCE_SEED, reference_set
+    from ganx.plugins.medical.metrics import restoration_metrics
+
+    result = ganx.train("medical", run_dir=str(run_dir), device=args.device,
+                        steps=args.denoise_steps, eval_every=0,
+                        settings={"task": "denoise", "noise_sigma": args.noise})
+    model = ganx.load(result.run_dir, device=args.device)
+    cfg, tc = model.config, model.train_config
+    dataset = model.domain.build_dataset(cfg, tc.data)
+    real, (noisy,) = reference_set(model.domain, cfg, dataset, tc.eval_samples,
+                                   device=model.device,
+                                   seed=stream_seed(REFERENCE_SEED, "eval_reference"),
+                                   batch_size=tc.batch_size)
+    baseline = restoration_metrics(noisy, real, cfg)
+    return ["", f"denoise (Rician sigma {args.noise}, {args.denoise_steps} steps,"
+            f" {int(baseline['n'])} slices):", "", "| | PSNR (dB) | SSIM |", "|---|---|---|",
+            f"| noisy input | {baseline['psnr']:.2f} | {baseline['ssim']:.4f} |",
+            f"| restored | {result.metrics['psnr']:.2f} | {result.metrics['ssim']:.4f} |",
+            "", protocol_line(evals(result.run_dir)[-1]),
+            "(the noisy input: the same slices, the evaluation's reference set)"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, help="default: the domain's (1500)")
@@ -45,47 +93,8 @@ def main() -> None:
              f" device {args.device})", ""]
     with tempfile.TemporaryDirectory() as tmp:
         root = args.run_dir or Path(tmp)
-        steps = ["--steps", str(args.steps)] if args.steps else []
-        started = time.perf_counter()
-        run_ganx("train", "--plugin", "medical", "--device", args.device, *steps, "--run-dir",
-              str(root / "generate"), "--no-progress")
-        wall = time.perf_counter() - started
-        rows = evals(root / "generate")
-        total = rows[-1]["step"] if rows else 0
-        lines += [f"generation: {total} steps in {wall:.0f} s ({wall / max(total, 1):.3f} s per"
-                  " step, start-up and evaluations included)", "",
-                  "| step | intensity_w1 | intensity_tv | fid | kid | feature_net |",
-                  "|---|---|---|---|---|---|"]
-        for r in rows:
-            m = r.get("metrics", r)
-            lines.append(f"| {r['step']} | {m.get('intensity_w1', float('nan')):.4f} |"
-                         f" {m.get('intensity_tv', float('nan')):.3f} |"
-                         f" {m.get('fid', float('nan')):.4g} | {m.get('kid', float('nan')):.4g} |"
-                         f" {m.get('feature_net', float('nan')):g} |")
-        lines += ["", protocol_line(rows[-1]) if rows else "protocol: no evaluation"]
-
-        import ganx
-        from ganx.core.rng import stream_seed
-        from ganx.core.sampling import REFERENCE_SEED, reference_set
-        from ganx.plugins.medical.metrics import restoration_metrics
-
-        result = ganx.train("medical", run_dir=str(root / "denoise"), device=args.device,
-                            steps=args.denoise_steps, eval_every=0,
-                            settings={"task": "denoise", "noise_sigma": args.noise})
-        model = ganx.load(result.run_dir, device=args.device)
-        cfg, tc = model.config, model.train_config
-        dataset = model.domain.build_dataset(cfg, tc.data)
-        real, (noisy,) = reference_set(model.domain, cfg, dataset, tc.eval_samples,
-                                       device=model.device,
-                                       seed=stream_seed(REFERENCE_SEED, "eval_reference"),
-                                       batch_size=tc.batch_size)
-        baseline = restoration_metrics(noisy, real, cfg)
-        lines += ["", f"denoise (Rician sigma {args.noise}, {args.denoise_steps} steps,"
-                  f" {int(baseline['n'])} slices):", "", "| | PSNR (dB) | SSIM |", "|---|---|---|",
-                  f"| noisy input | {baseline['psnr']:.2f} | {baseline['ssim']:.4f} |",
-                  f"| restored | {result.metrics['psnr']:.2f} | {result.metrics['ssim']:.4f} |",
-                  "", protocol_line(evals(result.run_dir)[-1]),
-                  "(the noisy input: the same slices, the evaluation's reference set)"]
+        lines += generation_section(args, root / "generate")
+        lines += denoise_section(args, root / "denoise")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out:

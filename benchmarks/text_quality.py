@@ -88,7 +88,7 @@ def session_minutes(run_dir: Path) -> float:
     return (stamps[-1] - stamps[0]).total_seconds() / 60 if len(stamps) >= 2 else float("nan")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mle-steps", type=int, default=400)
     parser.add_argument("--adv-steps", type=int, default=200)
@@ -114,9 +114,11 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs in --work: finished ones are reused, interrupted"
                              " ones continue from their newest snapshot")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="ganx-text-bench-"))
+
+def train_runs(args: argparse.Namespace, work: Path) -> None:
+    """The MLE pretraining run, then the branches from its snapshot, `--jobs` at a time."""
     total = args.mle_steps + args.adv_steps
     common = ["--device", args.device, "--seed", str(args.seed), "--batch-size",
               str(args.batch_size), "--set", f"eval_samples={args.eval_samples}",
@@ -151,6 +153,11 @@ def main() -> None:
                 del running[name]
         time.sleep(1)
 
+
+def main() -> None:
+    args = parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="ganx-text-bench-"))
+    train_runs(args, work)
     report = render(work, args)
     if args.frontier:
         from text_frontier import TEMPERATURES, frontier_section
