@@ -108,6 +108,9 @@ def test_the_settings_are_checked():
         return AudioDomain().resolve_config(cfg, "")
 
     assert resolve(minibatch_std=4).minibatch_std == 4
+    specgan, wavegan = resolve(), resolve(generator="wavegan")
+    assert (specgan.minibatch_std, specgan.mode_seeking) == (4, 0.02)  # unset: on for specgan
+    assert (wavegan.minibatch_std, wavegan.mode_seeking) == (0, 0.0)
     with pytest.raises(ConfigError, match=r"minibatch_std 4: only the specgan discriminator has"
                                           r" it \(discriminator is wavegan\); use 0"):
         resolve(generator="wavegan", minibatch_std=4)
@@ -126,3 +129,11 @@ def test_a_conditional_run_logs_the_term(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
     logged = [r["mode_seeking"] for r in rows if r["kind"] == "train"]
     assert logged and all(value >= 0 for value in logged)
+
+
+def test_snapshots_from_before_the_settings_load_without_them():
+    from ganx.core.config import stored_domain_config
+
+    old = stored_domain_config(AudioConfig, {"generator": "specgan", "sample_rate": 8000},
+                               "old.pt")
+    assert (old.minibatch_std, old.mode_seeking) == (0, 0.0)

@@ -26,9 +26,6 @@ def check_fields(cfg: AudioConfig) -> None:
     if cfg.width < 1 or cfg.latent_dim < 1 or cfg.phase_shuffle < 0 or cfg.d_width < 0:
         raise ConfigError("width and latent_dim must be at least 1, phase_shuffle and d_width"
                           " 0 or more")
-    if cfg.minibatch_std < 0 or cfg.mode_seeking < 0:
-        raise ConfigError(f"minibatch_std {cfg.minibatch_std}, mode_seeking {cfg.mode_seeking}:"
-                          " use 0 (off) or more")
     if cfg.digits_clips < 10:
         raise ConfigError(f"digits_clips {cfg.digits_clips}: use at least 10")
 
@@ -62,9 +59,6 @@ def check_weights(cfg: AudioConfig, changes: dict[str, Any]) -> None:
 def check_generator(cfg: AudioConfig, channels: int, discriminator: str) -> None:
     """The ddsp and specgan generators: mono, a segment their frames tile; specgan's
     spectrograms are judged by its own discriminator, and only it takes them."""
-    if cfg.minibatch_std and discriminator != "specgan":
-        raise ConfigError(f"minibatch_std {cfg.minibatch_std}: only the specgan discriminator"
-                          f" has it (discriminator is {discriminator}); use 0")
     if cfg.generator == "wavegan":
         if discriminator == "specgan":
             raise ConfigError("discriminator specgan judges the specgan generator's"
@@ -93,3 +87,28 @@ def check_class_norm(cfg: AudioConfig, conditional: bool) -> None:
         raise ConfigError(f"class_norm: applies to the specgan generator of a conditional run"
                           f" (generator is {cfg.generator}, conditional is"
                           f" {str(conditional).lower()}); use class_norm=false")
+
+
+MINIBATCH_STD_GROUP = 4
+MODE_SEEKING_WEIGHT = 0.02
+"""The specgan defaults against per-class collapse (docs/domains/audio.md, issue 24's
+measurements)."""
+
+
+def collapse_settings(cfg: AudioConfig, discriminator: str) -> dict[str, Any]:
+    """`minibatch_std` and `mode_seeking` resolved (unset: on for specgan, off otherwise) and
+    checked."""
+    specgan = discriminator == "specgan"
+    group = cfg.minibatch_std
+    if group is None:
+        group = MINIBATCH_STD_GROUP if specgan else 0
+    weight = cfg.mode_seeking
+    if weight is None:
+        weight = MODE_SEEKING_WEIGHT if specgan and cfg.task == "generate" else 0.0
+    if group < 0 or weight < 0:
+        name, value = ("minibatch_std", group) if group < 0 else ("mode_seeking", weight)
+        raise ConfigError(f"{name} {value}: use 0 (off) or more")
+    if group and not specgan:
+        raise ConfigError(f"minibatch_std {group}: only the specgan discriminator has it"
+                          f" (discriminator is {discriminator}); use 0")
+    return {"minibatch_std": group, "mode_seeking": weight}

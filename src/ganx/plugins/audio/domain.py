@@ -20,8 +20,10 @@ RESTORATION = RestorationTask(given="audio",
 
 @dataclass
 class AudioConfig(DomainConfig):
-    # snapshots from before the generator setting existed trained WaveGAN
-    legacy_defaults: ClassVar[dict[str, Any]] = {"generator": "wavegan"}
+    # snapshots from before these settings existed trained WaveGAN, without the anti-collapse
+    # settings
+    legacy_defaults: ClassVar[dict[str, Any]] = {"generator": "wavegan", "minibatch_std": 0,
+                                                 "mode_seeking": 0.0}
 
     task: Literal["generate", "denoise", "vocoder"] = "generate"
     """generate: audio from noise (WaveGAN). denoise: remove noise added on the fly at snr_db.
@@ -68,12 +70,14 @@ class AudioConfig(DomainConfig):
     class_norm: bool = False
     """specgan generator, conditional runs: batch norms whose scale and shift depend on the
     class (conditional batch norm), so the class steers every stage, not only the input."""
-    minibatch_std: int = 0
+    minibatch_std: int | None = None
     """specgan discriminator: group size of a minibatch standard deviation feature before its
-    last layer (it sees how varied a group of clips is; 0: off)."""
-    mode_seeking: float = 0.0
+    last layer (it sees how varied a group of clips is; 0: off). Unset: 4 with the specgan
+    discriminator, else 0."""
+    mode_seeking: float | None = None
     """generate: weight of the mode-seeking term (MSGAN): the inverse distance between generated
-    clips asked for the same class, against near copies within a class (0: off)."""
+    clips asked for the same class, against near copies within a class (0: off). Unset: 0.02
+    with the specgan generator, else 0."""
     """WaveGAN: largest random shift of the discriminator's feature maps (0 disables)."""
     snr_db: tuple[float, float] = (0.0, 20.0)
     """denoise: range of the signal-to-noise ratio of the added noise, in dB."""
@@ -136,10 +140,10 @@ class AudioDomain(Domain):
         if cfg.discriminator == "auto":
             changes["discriminator"] = ("hifigan" if cfg.task != "generate" else
                                         "mel" if cfg.generator == "ddsp" else cfg.generator)
-        if cfg.task == "generate":
-            checks.check_generator(cfg, channels,
-                                     changes.get("discriminator", cfg.discriminator))
         discriminator = changes.get("discriminator", cfg.discriminator)
+        changes.update(checks.collapse_settings(cfg, discriminator))
+        if cfg.task == "generate":
+            checks.check_generator(cfg, channels, discriminator)
         if cfg.conditional is None:
             changes["conditional"] = (cfg.task == "generate" and discriminator != "hifigan"
                                       and sources.peek_classes(data) >= 2)
@@ -175,7 +179,8 @@ class AudioDomain(Domain):
     def _resolved(self, cfg: AudioConfig) -> AudioConfig:
         """Builders may be called with an unresolved config (library use): fill in defaults."""
         if (cfg.discriminator == "auto" or cfg.channels == 0 or cfg.wave_weight is None
-                or cfg.conditional is None or (cfg.conditional and cfg.num_classes == 0)):
+                or cfg.conditional is None or (cfg.conditional and cfg.num_classes == 0)
+                or cfg.minibatch_std is None or cfg.mode_seeking is None):
             return self.resolve_config(cfg, "")
         return cfg
 
@@ -254,7 +259,7 @@ class AudioDomain(Domain):
             from .specgan import SpecGANDiscriminator
 
             return SpecGANDiscriminator(cfg.segment, cfg.sample_rate, width, classes,
-                                        cfg.minibatch_std)
+                                        cfg.minibatch_std or 0)
         if cfg.discriminator == "mel":
             from .mel_discriminator import MelDiscriminator
 
@@ -321,7 +326,7 @@ class AudioDomain(Domain):
         return terms
 
     def _diversity_terms(self, cfg: AudioConfig, conditions, fake):
-        if cfg.mode_seeking <= 0:
+        if not cfg.mode_seeking:
             return {}
         from .diversity import mode_seeking_loss
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganx.nn import minibatch_std
+from ganx.nn import minibatch_std as append_minibatch_std
 
 from .spectral import frame_hop
 from .wavegan import required_labels
@@ -175,7 +175,7 @@ class SpecGANDiscriminator(nn.Module):
             x = self.view(x).to(x.dtype)
         h = self.body(x)
         # a batch of near copies has a small spread: the head sees it (Karras et al. 2018)
-        seen = minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
+        seen = append_minibatch_std(h, self.minibatch_std) if self.minibatch_std else h
         logits = self.head(seen.flatten(1)).squeeze(1)
         if self.embed is not None:
             y = self.embed(required_labels(labels, "discriminator"))
