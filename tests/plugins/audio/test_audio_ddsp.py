@@ -30,11 +30,6 @@ SEGMENT = 16384  # 2 s at RATE: the spectra below take 1 s from the middle
 DDSP: dict[str, Any] = {**TINY, "generator": "ddsp"}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GANX_HOME", str(tmp_path_factory.getbasetemp() / "ganx-home-ddsp"))
-
-
 class TestDDSP(DomainContract):
     domain = AudioDomain()
     plugin = audio_plugin

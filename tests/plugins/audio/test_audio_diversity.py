@@ -25,11 +25,6 @@ AGAINST_COLLAPSE: dict[str, Any] = {**SPECGAN, "conditional": True, "minibatch_s
                                     "mode_seeking": 1.0, "class_norm": True}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GANX_HOME", str(tmp_path_factory.getbasetemp() / "ganx-home-diversity"))
-
-
 class TestSpecGANAgainstCollapse(DomainContract):
     """Both components on: training, sampling and exact resume on the spoken digits."""
 

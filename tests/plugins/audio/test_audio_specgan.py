@@ -28,11 +28,6 @@ SEGMENT = 8192
 SPECGAN: dict[str, Any] = {**TINY, "generator": "specgan"}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GANX_HOME", str(tmp_path_factory.getbasetemp() / "ganx-home-specgan"))
-
-
 class TestSpecGAN(DomainContract):
     domain = AudioDomain()
     plugin = audio_plugin
