@@ -104,7 +104,7 @@ def test_the_settings_are_checked():
 
     assert resolve(minibatch_std=4).minibatch_std == 4
     specgan, wavegan = resolve(), resolve(generator="wavegan")
-    assert (specgan.minibatch_std, specgan.mode_seeking) == (4, 0.02)  # unset: on for specgan
+    assert (specgan.minibatch_std, specgan.mode_seeking) == (4, 0.005)  # unset: on for specgan
     assert (wavegan.minibatch_std, wavegan.mode_seeking) == (0, 0.0)
     with pytest.raises(ConfigError, match=r"minibatch_std 4: only the specgan discriminator has"
                                           r" it \(discriminator is wavegan\); use 0"):

@@ -90,7 +90,7 @@ def check_class_norm(cfg: AudioConfig, conditional: bool) -> None:
 
 
 MINIBATCH_STD_GROUP = 4
-MODE_SEEKING_WEIGHT = 0.02
+MODE_SEEKING_WEIGHT = 0.005
 """The specgan defaults against per-class collapse (docs/domains/audio.md, issue 24's
 measurements)."""
 
