@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,12 +78,22 @@ def _mean_sd(runs: list[dict[str, float]]) -> tuple[dict[str, float], dict[str, 
     return means, {k: statistics.stdev([r[k] for r in runs]) for k in keys}
 
 
+def _chosen(names: list[str], wanted: Sequence[str], domain: str) -> list[str]:
+    """The metrics `--metric` names, in the domain's order; a one-line error for any other."""
+    unknown = [m for m in wanted if m not in names]
+    if unknown:
+        raise ConfigError(f"--metric {unknown[0]}: domain '{domain}' evaluates with"
+                          f" {', '.join(names) or 'no named metric'}")
+    return [m for m in names if m in wanted] if wanted else names
+
+
 def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
-               reference: str = "train", seeds: int = 1,
+               reference: str = "train", seeds: int = 1, metrics: Sequence[str] = (),
                host: PluginHost | None = None) -> RunEvaluation:
     """Score a run's generator (EMA weights) with its domain's default metrics and the extra
-    ones it names for `ganx evaluate`, against `reference`, over `seeds` sample seeds (the run's
-    seed, then the next ones). Appends the result to the run's metrics.jsonl."""
+    ones it names for `ganx evaluate` (or only the `metrics` named, a subset of those), against
+    `reference`, over `seeds` sample seeds (the run's seed, then the next ones). Appends the
+    result to the run's metrics.jsonl."""
     from .api import load
     from .core.evaluation import EvaluationContext
     from .core.sampling import call_domain, has_model_metrics, run_evaluation
@@ -97,7 +108,8 @@ def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
               if m not in names]
     if not names and not has_model_metrics(model.domain):
         raise ConfigError(f"domain '{model.domain.name}' declares no metrics to evaluate")
-    metrics = {name: host.metrics.get(name) for name in names}
+    names = _chosen(names, metrics, model.domain.name)
+    scorers = {name: host.metrics.get(name) for name in names}
     tc = model.train_config
     dataset, ref_name, split = reference_data(model, reference)
     run_dir, in_run = model.path.parent.parent, model.path.parent.name == "checkpoints"
@@ -106,7 +118,7 @@ def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
     base = MetricProtocol(reference=ref_name, reference_split=split, generator="ema",
                           precision="fp32")
     seed_list = [tc.seed + i for i in range(seeds)]
-    done = [run_evaluation(model.domain, model.config, model.generator, dataset, metrics,
+    done = [run_evaluation(model.domain, model.config, model.generator, dataset, scorers,
                            n=n or tc.eval_samples, seed=seed, device=model.device,
                            batch_size=tc.batch_size, context=context, protocol=base)
             for seed in seed_list]

@@ -111,3 +111,26 @@ def test_compare_two_image_runs_then_refuse_after_another_protocol(run_dir, tmp_
     ganx.evaluation(first, n=16)
     with pytest.raises(ConfigError, match="n_generated is 16 vs 24"):
         compare_runs([first, second])
+
+
+def test_metric_chooses_which_metrics_evaluate_runs(run_dir):
+    everything = ganx.evaluation(run_dir, n=16)
+    assert "fid" in everything.values and "memo_close_share" in everything.values
+    fid_only = ganx.evaluation(run_dir, n=16, metrics=["image-fid"])
+    assert "fid" in fid_only.values and "memo_close_share" not in fid_only.values
+    assert fid_only.values["fid"] == pytest.approx(everything.values["fid"])
+    memo_only = ganx.evaluation(run_dir, n=16, metrics=["image-memorisation"])
+    assert "memo_close_share" in memo_only.values and "fid" not in memo_only.values
+
+
+def test_an_unknown_metric_is_one_line_naming_the_valid_ones(run_dir):
+    done = run_ganx("evaluate", str(run_dir), "-n", "16", "--metric", "image-fd",
+                    env={"GANX_IMAGE_FEATURES": "random"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "ganx: error: --metric image-fd: domain 'image' evaluates with image-fid,"
+        " image-memorisation"]
+    done = run_ganx("evaluate", str(run_dir), "-n", "16", "--metric", "image-fid", "--json",
+                    env={"GANX_IMAGE_FEATURES": "random"})
+    assert done.returncode == 0, done.stderr
+    assert "memo_close_share" not in json.loads(done.stdout)
