@@ -63,7 +63,7 @@ def ganx_seed(args: argparse.Namespace, seed: int, run_dir: Path) -> dict:
     saved = re.search(r"snapshot saved to (\S+step-(\d+)\.pt)", stderr)
     target, steps = (saved[1], int(saved[2])) if saved else (str(run_dir), 1_000_000)
     result = json.loads(run_ganx("evaluate", target, "-n", str(args.n), "--device", "cpu",
-                                 "--reference", "test", "--json",
+                                 "--reference", "test", "--metric", "image-fid", "--json",
                                  env={**env, "GANX_IMAGE_FEATURES": "inception"}))
     return {**result, "steps": steps}
 
@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, help="keep the runs here (default: temporary)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
+    if not args.textbook_result and args.n % 500:
+        parser.error(f"--n {args.n}: the textbook loop samples in batches of 500; use a multiple")
     if not args.textbook_result and not args.textbook.is_file():
         parser.error(f"--textbook {args.textbook}: no such file (the textbook DCGAN loop)")
     with tempfile.TemporaryDirectory() as tmp:
