@@ -61,11 +61,13 @@ def ganx_seed(args: argparse.Namespace, seed: int, run_dir: Path) -> dict:
     if train.returncode not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
         sys.exit(f"ganx train (seed {seed}) failed:\n{stderr[-2000:]}")
     saved = re.search(r"snapshot saved to (\S+step-(\d+)\.pt)", stderr)
-    target, steps = (saved[1], int(saved[2])) if saved else (str(run_dir), 1_000_000)
-    result = json.loads(run_ganx("evaluate", target, "-n", str(args.n), "--device", "cpu",
+    if saved is None:  # it ended before the budget: no interrupt snapshot names its step
+        sys.exit(f"ganx train (seed {seed}) ended before {args.minutes:g} minutes:"
+                 f"\n{stderr[-2000:]}")
+    result = json.loads(run_ganx("evaluate", saved[1], "-n", str(args.n), "--device", "cpu",
                                  "--reference", "test", "--metric", "image-fid", "--json",
                                  env={**env, "GANX_IMAGE_FEATURES": "inception"}))
-    return {**result, "steps": steps}
+    return {**result, "steps": int(saved[2])}
 
 
 def mean_sd(values: list[float]) -> str:
