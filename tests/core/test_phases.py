@@ -4,14 +4,24 @@ StyleGAN2's Adam rescaling, and the rescaling kept through resume and roll-back.
 from __future__ import annotations
 
 import json
+import logging
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 import ganx
 from ganx.core.checkpoint import load_checkpoint
 from ganx.core.config import TrainConfig
+from ganx.core.losses import (
+    LeastSquares,
+    NonSaturating,
+    RelativisticPairing,
+    Wasserstein,
+    decision_boundary,
+)
 from ganx.core.networks import lazy_ratio
-from ganx.core.phases import plan_phases
+from ganx.core.phases import Accumulator, StepRunner, plan_phases
 from ganx_toy import plugin as toy_plugin
 
 from ..conftest import SMALL, TOY_SMALL
@@ -66,3 +76,48 @@ def test_r1_every_step_stays_inside_d_main(host_with, tmp_path):
                         **{**SMALL, "d_lr": 1e-3})
     lr, _ = d_adam(load_checkpoint(result.checkpoint))
     assert lr == pytest.approx(1e-3)  # no lazy phase, no rescaling
+
+
+class _Watcher(torch.nn.Module):
+    """A discriminator that records the real logits the engine hands it (as ADA's does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def observe_real_logits(self, logits):
+        self.seen.append(logits[0])
+
+
+def loss_class(name):
+    return {"nonsaturating": NonSaturating, "lsgan": LeastSquares,
+            "wasserstein": Wasserstein}[name]
+
+
+def _runner(loss, caplog):
+    nets = SimpleNamespace(D=_Watcher())
+    with caplog.at_level(logging.WARNING, logger="ganx"):
+        runner = StepRunner(domain=None, dcfg=None, cfg=TrainConfig(loss=loss), nets=nets,
+                            policy=None, loss_fn=loss_class(loss)(), next_batch=None,
+                            latent=None, label=None)
+    return runner, nets.D
+
+
+@pytest.mark.parametrize(("loss", "rt", "centred"), [
+    ("nonsaturating", 1.0, [0.2, 0.7, 0.9]),
+    ("lsgan", 1 / 3, [-0.3, 0.2, 0.4]),  # targets 0 and 1: undecided at 0.5
+])
+def test_the_overfitting_heuristic_counts_from_the_losss_boundary(loss, rt, centred, caplog):
+    runner, watcher = _runner(loss, caplog)
+    acc = Accumulator()
+    runner._watch([torch.tensor([0.2, 0.7, 0.9])], acc)
+    assert acc.sums["rt"].item() == pytest.approx(rt)
+    torch.testing.assert_close(watcher.seen[0], torch.tensor(centred))
+    assert not caplog.records
+
+
+def test_ada_under_a_loss_without_a_boundary_warns(caplog):
+    _runner("wasserstein", caplog)
+    assert "loss wasserstein fixes no real/generated boundary" in caplog.text
+    assert decision_boundary(RelativisticPairing()) is None
+    assert decision_boundary(object()) == 0.0  # a registered loss without the attribute

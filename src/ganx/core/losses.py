@@ -17,7 +17,8 @@ from .errors import ConfigError
 from .protocols import AdversarialLoss
 
 __all__ = ["AdversarialLoss", "Hinge", "LeastSquares", "Minimax", "NonSaturating",
-           "RelativisticPairing", "Wasserstein", "d_loss_over", "feature_matching", "g_loss_over",
+           "RelativisticPairing", "Wasserstein", "d_loss_over", "decision_boundary",
+           "feature_matching", "g_loss_over",
            "gradient_penalty", "is_paired", "lecam_penalty", "r1_penalty", "split_output"]
 
 
@@ -51,6 +52,8 @@ class Hinge:
 class Wasserstein:
     """WGAN critic loss; pair it with `gp_weight` (WGAN-GP)."""
 
+    boundary = None  # a critic's values have no fixed real/fake threshold
+
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return fake_logits.mean() - real_logits.mean()
 
@@ -60,6 +63,8 @@ class Wasserstein:
 
 class LeastSquares:
     """LSGAN (Mao et al. 2017) with targets 1 for real and 0 for fake."""
+
+    boundary = 0.5  # halfway between the targets
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((real_logits - 1.0).square().mean() + fake_logits.square().mean())
@@ -75,6 +80,7 @@ class RelativisticPairing:
     R3GAN pairs it with R1 and R2 (`r1_gamma`, `r2_gamma`)."""
 
     paired = True
+    boundary = None  # only differences of logits are trained; their level drifts
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         return F.softplus(-(real_logits - fake_logits)).mean()
@@ -90,6 +96,13 @@ class RelativisticPairing:
 def is_paired(loss: AdversarialLoss) -> bool:
     """Whether the loss's `g_loss(fake_logits, real_logits)` needs D's logits on real data."""
     return bool(getattr(loss, "paired", False))
+
+
+def decision_boundary(loss: AdversarialLoss) -> float | None:
+    """The logit at which D is undecided between real and generated under `loss` (0 unless the
+    loss sets `boundary`); None when the loss fixes no such level (WGAN, relativistic)."""
+    boundary = getattr(loss, "boundary", 0.0)
+    return None if boundary is None else float(boundary)
 
 
 def split_output(out: Any) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -12,6 +12,7 @@ itself never waits on the device.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .errors import RunError
 from .losses import (
     AdversarialLoss,
     d_loss_over,
+    decision_boundary,
     feature_matching,
     g_loss_over,
     gradient_penalty,
@@ -35,6 +37,8 @@ from .losses import (
 )
 from .networks import Networks
 from .precision import PrecisionPolicy
+
+log = logging.getLogger("ganx")
 
 Batch = tuple[torch.Tensor, tuple[torch.Tensor, ...]]
 
@@ -121,6 +125,14 @@ class StepRunner:
         # a discriminator may watch its outputs on real data and report values to log (ADA)
         self.observe_real = getattr(self.nets.D, "observe_real_logits", None)
         self.training_stats = getattr(self.nets.D, "training_stats", None)
+        # r_t counts real logits on the real side of the loss's boundary (0.5 under LSGAN)
+        boundary = decision_boundary(self.loss_fn)
+        if boundary is None and self.observe_real is not None:
+            log.warning("loss %s fixes no real/generated boundary on D's output, so the"
+                        " discriminator's overfitting heuristic r_t = E[sign(D(real))] (ADA's)"
+                        " may not track overfitting; prefer nonsaturating, hinge or lsgan",
+                        self.cfg.loss)
+        self.boundary = boundary or 0.0
 
     def adversarial_step(self, acc: Accumulator) -> None:
         """`d_steps` rounds of D main (and D reg when due), then G main. With one D step the fake
@@ -168,9 +180,10 @@ class StepRunner:
     def _watch(self, real_logits: list[torch.Tensor], acc: Accumulator) -> None:
         # the overfitting heuristic r_t = E[sign(D(real))] for every run: near 1 when D has
         # learned the training images by heart (Karras et al. 2020, ADA); no host sync here
-        acc.add("rt", real_logits[0].detach().float().sign().mean())
+        centred = [t.detach() - self.boundary for t in real_logits]
+        acc.add("rt", centred[0].float().sign().mean())
         if self.observe_real is not None:
-            self.observe_real([t.detach() for t in real_logits])
+            self.observe_real(centred)
         if self.training_stats is not None:
             for name, value in self.training_stats().items():
                 acc.add(name, value)

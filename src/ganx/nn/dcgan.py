@@ -107,6 +107,8 @@ class DCGANDiscriminator(nn.Module):
         self.embed = norm(nn.Embedding(num_classes, widths[-1])) if num_classes else None
         if not spectral:
             self.apply(dcgan_init)
+            if isinstance(self.embed, nn.Embedding):  # torch's N(0, 1): ~100x the head's logit
+                nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def layers(self) -> list[nn.Module]:
         """Its layers from the input on (see `ganx.nn.layers`)."""

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ganx.plugins import image as image_plugin
-from ganx.plugins.image.domain import ImageDomain
+from ganx.plugins.image.domain import ImageConfig, ImageDomain
 from ganx.testing import DomainContract
 
 from ...conftest import run_ganx
@@ -189,3 +189,20 @@ def test_a_snapshot_from_before_d_norm_resumes_with_its_batchnorm_discriminator(
     result = run_ganx("train", *common, "--resume", "--steps", "4", env=home)
     assert result.returncode == 0, result.stderr
     assert load_checkpoint(list_snapshots(run / "checkpoints")[0][1])["step"] == 4
+
+
+def test_batch_norm_projection_starts_on_the_scale_of_the_unconditional_logit():
+    """The label embedding is initialised as DCGAN's other layers are: left at torch's N(0, 1)
+    the projection term was ~100x the head's logit on real images and conditional training with
+    the batch-norm discriminator never recovered (D and G losses of 50-60 from the start)."""
+    import torch
+
+    domain = ImageDomain()
+    cfg = domain.resolve_config(ImageConfig(conditional=True, d_norm="batch"), "")
+    images, labels = domain.build_dataset(cfg, "")
+    real, (classes,) = domain.prepare_batch(cfg, (images[:64], labels[:64]))
+    torch.manual_seed(0)
+    d = domain.build_discriminator(cfg)
+    head = d.head(d.features(real)).flatten(1).squeeze(1)
+    projection = d(real, classes) - head
+    assert 0 < float(projection.std()) < 5 * float(head.std())
