@@ -45,6 +45,7 @@ from cli_runner import (
     add_training_arguments,
     eval_points,
     protocol_line,
+    publish,
     run_ganx,
     snapshot_options,
     train_seconds,
@@ -229,9 +230,7 @@ def main() -> None:
         lines += [*summary_table(runs), ""]
     lines.append(protocol_line(runs[-1].results))
     text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Run the ganx CLI from a benchmark script: a failure ends the benchmark with ganx's own error."""
+"""What the benchmark scripts share: running the ganx CLI (a failure ends the benchmark with
+ganx's own error), the common flags and snapshot points, and publishing the table."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ def train_seconds(run_dir: Path, step: int, total_s: float, steps: int) -> float
     if step in times and steps in times:
         return total_s - (times[steps] - times[step])
     return total_s * step / steps
+
+
+def publish(text: str, out: Path | None) -> None:
+    """Print a benchmark's table and, with `--out`, write it there too (folders made)."""
+    text = text.rstrip("\n")
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")

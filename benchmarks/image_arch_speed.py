@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from cli_runner import publish
 
 from ganx.core.bench import _time, engine_step, textbook_step
 from ganx.core.config import apply_settings, parse_set_options
@@ -82,9 +83,7 @@ def main() -> None:
         ms = statistics.median(seconds[name]) * 1e3
         lines.append(f"| {name} | {batch} | {ms:,.0f} | {base * 1e3 / ms:.2f}x |")
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n", encoding="utf-8")
+    publish(table, args.out)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cli_runner import protocol_line, run_ganx
+from cli_runner import protocol_line, publish, run_ganx
 
 TEXTBOOK = Path(__file__).resolve().parents[2] / "shared" / "bench" / "textbook_fmnist.py"
 
@@ -121,10 +121,7 @@ def main() -> None:
         book = textbook(args, root / "textbook")
         runs = {seed: ganx_seed(args, seed, root / f"ganx-seed-{seed}") for seed in args.seeds}
     text = table(args, book, runs)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from cli_runner import run_ganx
+from cli_runner import publish, run_ganx
 
 CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
            "bag", "ankle boot")
@@ -101,7 +101,7 @@ def main() -> None:
                      f"freeze_d={args.freeze_d}", "--run-dir", str(root / f"tuned-{seed}"))
             rows["scratch"].append(score(root / f"scratch-{seed}", real_features, args.n))
             rows["fine-tuned"].append(score(root / f"tuned-{seed}", real_features, args.n))
-    print(table(args, rows, len(real)))
+    publish(table(args, rows, len(real)), args.out)
 
 
 def sd(values: list[float]) -> float:
@@ -123,10 +123,7 @@ def table(args: argparse.Namespace, rows: dict[str, list[dict[str, float]]], n_r
         fids, kids = [r["fid"] for r in results], [r["kid"] * 1e3 for r in results]
         lines.append(f"| {name} | {statistics.mean(fids):.2f} ± {sd(fids):.2f}"
                      f" | {statistics.mean(kids):.2f} ± {sd(kids):.2f} |")
-    text = "\n".join(lines)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return text
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from cli_runner import (
     add_training_arguments,
     eval_points,
     protocol_line,
+    publish,
     run_ganx,
     snapshot_options,
     train_seconds,
@@ -155,10 +156,7 @@ def main() -> None:
             run_dir = (args.run_dir / f"seed-{seed}") if args.run_dir else Path(tmp) / f"{seed}"
             runs[seed] = one_seed(args, data, seed, points, run_dir)
     text = table(args, data if not args.train_images else f"{args.train_images} images", runs)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

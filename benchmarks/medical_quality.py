@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import protocol_line, run_ganx
+from cli_runner import protocol_line, publish, run_ganx
 
 
 def evals(run: Path) -> list[dict]:
@@ -96,10 +96,7 @@ def main() -> None:
         lines += generation_section(args, root / "generate")
         lines += denoise_section(args, root / "denoise")
     text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cli_runner import publish
+
 
 def machine() -> str:
     """CPU model and whether it has native bf16 (avx512_bf16), from /proc/cpuinfo."""
@@ -155,9 +157,7 @@ def main() -> None:
              f" 1-minute load average {load_before:.1f} at the start")
     table = "\n".join([title, "", "| path | clients | requests/s | p50 ms | p95 ms |"
                        " p50 / first direct p50 |", "|---|---|---|---|---|---|", *rows])
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n", encoding="utf-8")
+    publish(table, args.out)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_runner import publish
+
 
 def rss_mb(pid: int) -> float | None:
     try:
@@ -85,9 +87,7 @@ def main() -> None:
         f" | {start:.0f} / {middle:.0f} / {end:.0f} | {max(steady):.0f} |",
     ]
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+    publish(table, args.out)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_runner import protocol_line
+from cli_runner import protocol_line, publish
 
 BRANCHES = {
     "mle": "MLE only",
@@ -165,9 +165,7 @@ def main() -> None:
         png = args.out.with_suffix(".png") if args.out else work / "frontier.png"
         report += "\n" + frontier_section(work, BRANCHES, tuple(args.temperatures or TEMPERATURES),
                                           args.frontier_samples, args.seed, png)
-    print(report)
-    if args.out:
-        args.out.write_text(report)
+    publish(report, args.out)
 
 
 def fmt(value: float | None) -> str:

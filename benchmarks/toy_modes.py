@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_runner import publish
+
 
 def run(mixture: str, seed: int, steps: int | None, root: Path) -> dict[str, float]:
     run_dir = root / f"{mixture}-{seed}"
@@ -66,9 +68,7 @@ def main() -> None:
                          f" | {sum(r['hq'] for r in results) / n:.1%}"
                          f" | {sum(r['seconds'] for r in results) / n:.0f} |")
     table = "\n".join(lines)
-    print(table)
-    if args.out:
-        args.out.write_text(table + "\n")
+    publish(table, args.out)
 
 
 if __name__ == "__main__":
