@@ -78,7 +78,7 @@ def test_r1_every_step_stays_inside_d_main(host_with, tmp_path):
     assert lr == pytest.approx(1e-3)  # no lazy phase, no rescaling
 
 
-class _Watcher(torch.nn.Module):
+class Watcher(torch.nn.Module):
     """A discriminator that records the real logits the engine hands it (as ADA's does)."""
 
     def __init__(self):
@@ -89,26 +89,21 @@ class _Watcher(torch.nn.Module):
         self.seen.append(logits[0])
 
 
-def loss_class(name):
-    return {"nonsaturating": NonSaturating, "lsgan": LeastSquares,
-            "wasserstein": Wasserstein}[name]
-
-
-def _runner(loss, caplog):
-    nets = SimpleNamespace(D=_Watcher())
+def runner_for(name, loss, caplog):
+    nets = SimpleNamespace(D=Watcher())
     with caplog.at_level(logging.WARNING, logger="ganx"):
-        runner = StepRunner(domain=None, dcfg=None, cfg=TrainConfig(loss=loss), nets=nets,
-                            policy=None, loss_fn=loss_class(loss)(), next_batch=None,
-                            latent=None, label=None)
+        runner = StepRunner(domain=None, dcfg=None, cfg=TrainConfig(loss=name), nets=nets,
+                            policy=None, loss_fn=loss, next_batch=None, latent=None, label=None)
     return runner, nets.D
 
 
-@pytest.mark.parametrize(("loss", "rt", "centred"), [
-    ("nonsaturating", 1.0, [0.2, 0.7, 0.9]),
-    ("lsgan", 1 / 3, [-0.3, 0.2, 0.4]),  # targets 0 and 1: undecided at 0.5
+@pytest.mark.parametrize(("name", "loss", "rt", "centred"), [
+    ("nonsaturating", NonSaturating(), 1.0, [0.2, 0.7, 0.9]),
+    ("lsgan", LeastSquares(), 1 / 3, [-0.3, 0.2, 0.4]),  # targets 0 and 1: undecided at 0.5
 ])
-def test_the_overfitting_heuristic_counts_from_the_losss_boundary(loss, rt, centred, caplog):
-    runner, watcher = _runner(loss, caplog)
+def test_the_overfitting_heuristic_counts_from_the_losss_boundary(name, loss, rt, centred,
+                                                                   caplog):
+    runner, watcher = runner_for(name, loss, caplog)
     acc = Accumulator()
     runner._watch([torch.tensor([0.2, 0.7, 0.9])], acc)
     assert acc.sums["rt"].item() == pytest.approx(rt)
@@ -117,7 +112,7 @@ def test_the_overfitting_heuristic_counts_from_the_losss_boundary(loss, rt, cent
 
 
 def test_ada_under_a_loss_without_a_boundary_warns(caplog):
-    _runner("wasserstein", caplog)
+    runner_for("wasserstein", Wasserstein(), caplog)
     assert "loss wasserstein fixes no real/generated boundary" in caplog.text
     assert decision_boundary(RelativisticPairing()) is None
     assert decision_boundary(object()) == 0.0  # a registered loss without the attribute

@@ -125,7 +125,8 @@ class StepRunner:
         # a discriminator may watch its outputs on real data and report values to log (ADA)
         self.observe_real = getattr(self.nets.D, "observe_real_logits", None)
         self.training_stats = getattr(self.nets.D, "training_stats", None)
-        # r_t counts real logits on the real side of the loss's boundary (0.5 under LSGAN)
+        # r_t counts real logits on the real side of the loss's boundary (0.5 under LSGAN);
+        # a loss without one is measured from 0, after the warning
         boundary = decision_boundary(self.loss_fn)
         if boundary is None and self.observe_real is not None:
             log.warning("loss %s fixes no real/generated boundary on D's output, so the"
@@ -178,9 +179,11 @@ class StepRunner:
         return real, cond, fake
 
     def _watch(self, real_logits: list[torch.Tensor], acc: Accumulator) -> None:
-        # the overfitting heuristic r_t = E[sign(D(real))] for every run: near 1 when D has
-        # learned the training images by heart (Karras et al. 2020, ADA); no host sync here
-        centred = [t.detach() - self.boundary for t in real_logits]
+        # the overfitting heuristic r_t = E[sign(D(real) - boundary)] for every run: near 1 when
+        # D has learned the training images by heart (Karras et al. 2020, ADA); no host sync here
+        # and no extra kernel in the usual case of a boundary at 0
+        shift = self.boundary
+        centred = [t.detach() - shift if shift else t.detach() for t in real_logits]
         acc.add("rt", centred[0].float().sign().mean())
         if self.observe_real is not None:
             self.observe_real(centred)
