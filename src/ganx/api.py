@@ -138,7 +138,8 @@ def bench(
 
 @dataclass
 class TrainedGenerator:
-    """A generator loaded from a snapshot (its EMA weights), ready to sample."""
+    """A generator loaded from a snapshot (its EMA weights unless loaded with weights="raw"),
+    ready to sample."""
 
     domain: Domain[Any]
     config: DomainConfig
@@ -147,6 +148,8 @@ class TrainedGenerator:
     device: torch.device
     step: int
     path: Path
+    weights: str = "ema"
+    """`ema` (the moving average of the generator's weights) or `raw` (the trained generator's)."""
 
     def generate(self, n: int, *, seed: int = 0, batch_size: int | None = None,
                  reference: Reference | None = None) -> torch.Tensor:
@@ -187,15 +190,21 @@ def _snapshot_path(path: Path) -> Path:
     return path
 
 
+WEIGHTS = ("ema", "raw")
+
+
 def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] | None = None,
-         host: PluginHost | None = None) -> TrainedGenerator:
-    """Load the generator (EMA weights) of a run directory's newest snapshot or of a snapshot
-    file. Nothing in the file is executed (weights-only loading). `settings` change domain
-    fields that only affect sampling (e.g. `{"label": 3}` for a class-conditional image run)."""
+         host: PluginHost | None = None, weights: str = "ema") -> TrainedGenerator:
+    """Load the generator of a run directory's newest snapshot or of a snapshot file: its EMA
+    weights, or with `weights="raw"` the trained generator's own (to see what the EMA adds).
+    Nothing in the file is executed (weights-only loading). `settings` change domain fields that
+    only affect sampling (e.g. `{"label": 3}` for a class-conditional image run)."""
     from .core.checkpoint import load_checkpoint
     from .core.device import resolve_device
     from .core.errors import CheckpointError
 
+    if weights not in WEIGHTS:
+        raise ConfigError(f"weights {weights!r}: use ema (the generator's moving average) or raw")
     host = host or get_host()
     snap = _snapshot_path(Path(path))
     payload = load_checkpoint(snap)
@@ -213,12 +222,12 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
 
     G = call_domain(domain, "build_generator", dcfg)
     try:
-        G.load_state_dict(payload["G_ema"])
+        G.load_state_dict(payload["G_ema" if weights == "ema" else "G"])
     except RuntimeError as exc:
         raise CheckpointError(f"{snap} does not fit domain '{domain.name}' networks:"
                               f" {str(exc).splitlines()[0][:200]}") from None
     G = G.to(dev).eval().requires_grad_(False)
-    return TrainedGenerator(domain, dcfg, train_cfg, G, dev, int(payload["step"]), snap)
+    return TrainedGenerator(domain, dcfg, train_cfg, G, dev, int(payload["step"]), snap, weights)
 
 
 def evaluate(path: str | Path, *, n: int | None = None, device: str = "cpu",

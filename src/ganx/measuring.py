@@ -89,9 +89,10 @@ def _chosen(names: list[str], wanted: Sequence[str], domain: str) -> list[str]:
 
 def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
                reference: str = "train", seeds: int = 1, metrics: Sequence[str] = (),
-               host: PluginHost | None = None) -> RunEvaluation:
-    """Score a run's generator (EMA weights) with its domain's default metrics and the extra
-    ones it names for `ganx evaluate` (or only the `metrics` named, a subset of those), against
+               host: PluginHost | None = None, weights: str = "ema") -> RunEvaluation:
+    """Score a run's generator (its EMA weights, or the trained generator's own with
+    `weights="raw"`) with its domain's default metrics and the extra ones it names for
+    `ganx evaluate` (or only the `metrics` named, a subset of those), against
     `reference`, over `seeds` sample seeds (the run's seed, then the next ones). Appends the
     result to the run's metrics.jsonl."""
     from .api import load
@@ -102,7 +103,7 @@ def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
     if seeds < 1:
         raise ConfigError(f"--eval-seeds {seeds}: use 1 or more")
     host = host or get_host()
-    model = load(path, device=device, host=host)
+    model = load(path, device=device, host=host, weights=weights)
     names = list(call_domain(model.domain, "default_metrics", model.config))
     names += [m for m in call_domain(model.domain, "evaluation_metrics", model.config)
               if m not in names]
@@ -115,7 +116,7 @@ def evaluation(path: str | Path, *, n: int | None = None, device: str = "cpu",
     run_dir, in_run = model.path.parent.parent, model.path.parent.name == "checkpoints"
     context = EvaluationContext(tc.data, run_dir / "evaluation" if in_run else None, model.step,
                                 "evaluate")
-    base = MetricProtocol(reference=ref_name, reference_split=split, generator="ema",
+    base = MetricProtocol(reference=ref_name, reference_split=split, generator=weights,
                           precision="fp32")
     seed_list = [tc.seed + i for i in range(seeds)]
     done = [run_evaluation(model.domain, model.config, model.generator, dataset, scorers,

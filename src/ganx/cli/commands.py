@@ -151,14 +151,17 @@ def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature,
 @click.option("--metric", "metric_names", multiple=True, metavar="NAME",
               help="Only this metric (repeatable), e.g. image-fid without the slower"
                    " image-memorisation.  [default: all the domain's]")
+@click.option("--weights", type=click.Choice(["ema", "raw"]), default="ema", show_default=True,
+              help="The generator's moving average (ema) or the trained generator's own weights"
+                   " (raw): compare the two to see what the EMA adds.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: the values, their protocol (and every seed's values).")
-def evaluate(run, count, device, reference, eval_seeds, metric_names, as_json) -> None:
+def evaluate(run, count, device, reference, eval_seeds, metric_names, weights, as_json) -> None:
     """Score a trained run with its domain's metrics, saying how they were measured."""
     import ganx
 
     result = ganx.evaluation(run, n=count, device=device, reference=reference, seeds=eval_seeds,
-                             metrics=metric_names)
+                             metrics=metric_names, weights=weights)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -134,3 +134,29 @@ def test_an_unknown_metric_is_one_line_naming_the_valid_ones(run_dir):
                     env={"GANX_IMAGE_FEATURES": "random"})
     assert done.returncode == 0, done.stderr
     assert "memo_close_share" not in json.loads(done.stdout)
+
+
+def test_raw_weights_are_the_trained_generator_and_the_protocol_says_so(run_dir, tmp_path):
+    import shutil
+
+    import torch
+
+    # a copy outside the run, so these evaluations append no row to the run's metrics.jsonl
+    snapshot = shutil.copy(sorted((run_dir / "checkpoints").glob("*.pt"))[-1], tmp_path)
+    payload = torch.load(snapshot, map_location="cpu", weights_only=True)
+    # two steps into a run the EMA's ramp-up keeps G_ema all but equal to G: set it apart
+    payload["G_ema"] = {k: v * 0.5 if v.is_floating_point() else v
+                        for k, v in payload["G_ema"].items()}
+    torch.save(payload, snapshot)
+    raw = ganx.load(snapshot, weights="raw")
+    assert raw.weights == "raw" and ganx.load(snapshot).weights == "ema"
+    for key, value in raw.generator.state_dict().items():
+        assert torch.equal(value, payload["G"][key]), key
+    done = run_ganx("evaluate", str(snapshot), "-n", "16", "--weights", "raw", "--json",
+                    env={"GANX_IMAGE_FEATURES": "random"})
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["protocol"]["generator"] == "raw"
+    assert out["fid"] != ganx.evaluation(snapshot, n=16).values["fid"]
+    with pytest.raises(ConfigError, match="weights 'best': use ema"):
+        ganx.load(snapshot, weights="best")
