@@ -14,7 +14,12 @@ import ganx
 from ganx.core.config import apply_settings
 from ganx.core.errors import ConfigError
 from ganx.plugins import audio as audio_plugin
-from ganx.plugins.audio.diversity import mode_seeking_loss, same_class_pairs
+from ganx.plugins.audio.diversity import (
+    _masked_pairs_loss,
+    _selected_pairs_loss,
+    mode_seeking_loss,
+    same_class_pairs,
+)
 from ganx.plugins.audio.domain import AudioConfig, AudioDomain
 from ganx.plugins.audio.specgan import ClassBatchNorm, SpecGANDiscriminator, SpecGANGenerator
 from ganx.testing import DomainContract
@@ -53,6 +58,26 @@ def test_near_copies_cost_more_than_varied_clips_and_the_gradient_pushes_them_ap
     moved = fake.detach() - 0.01 * fake.grad
     before = (copies[0] - copies[1]).abs().mean()
     assert (moved[0] - moved[1]).abs().mean() > before
+
+
+@pytest.mark.parametrize("labels", [torch.tensor([3, 5, 3, 5, 3, 1]), None,
+                                    torch.tensor([0, 1, 2, 3, 4, 5])])
+def test_the_accelerator_form_gives_the_cpu_form_s_loss_and_gradient(labels):
+    fake = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    selected, masked = _selected_pairs_loss(fake, labels), _masked_pairs_loss(fake, labels)
+    assert masked.item() == pytest.approx(selected.item(), rel=1e-5)
+    (g_selected,) = torch.autograd.grad(selected, fake)
+    (g_masked,) = torch.autograd.grad(masked, fake)
+    torch.testing.assert_close(g_masked, g_selected, rtol=1e-4, atol=1e-7)
+
+
+def test_the_accelerator_form_never_reads_a_value_on_the_host():
+    # meta tensors have no values: reading one back (a device synchronisation on a GPU) raises
+    fake = torch.empty(16, 1, 32, 32, device="meta", requires_grad=True)
+    labels = torch.empty(16, dtype=torch.long, device="meta")
+    assert mode_seeking_loss(fake, labels).device.type == "meta"
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        _selected_pairs_loss(fake, labels)
 
 
 def test_a_batch_without_a_same_class_pair_costs_nothing_and_keeps_the_graph():
