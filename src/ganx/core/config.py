@@ -76,6 +76,10 @@ class TrainConfig:
     """Generator learning rate (Adam)."""
     d_lr: float = 2e-4
     """Discriminator learning rate (Adam); a different value from g_lr gives TTUR."""
+    lr_decay_start: float = 1.0
+    """From this share of `steps` on, g_lr and d_lr fall linearly toward zero at the last step
+    (pix2pix's schedule at 0.5); 1 keeps them constant. `--resume` with more steps stretches
+    the fall to the new end."""
     betas: tuple[float, float] = (0.0, 0.99)
     """Adam betas of both optimizers."""
     d_steps: int = 1

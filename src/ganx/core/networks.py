@@ -54,10 +54,13 @@ class Networks:
         for p in self.D.parameters():
             p.requires_grad_(flag and id(p) not in self.d_frozen)
 
-    def apply_lr(self, cfg: TrainConfig, lr_scale: float) -> None:
+    def apply_lr(self, cfg: TrainConfig, lr_scale: float, step: int) -> None:
         """Set every optimizer's learning rate (and D's betas) from the config, `lr_scale`
-        (lowered at each roll-back) and the lazy-regulariser factor."""
-        pairs = [(self.opt_g, cfg.g_lr, 1.0), (self.opt_d, cfg.d_lr, self.d_lazy_ratio)]
+        (lowered at each roll-back), the decay at `step` (G and D only) and the lazy-regulariser
+        factor."""
+        decay = lr_decay_factor(cfg, step)
+        pairs = [(self.opt_g, cfg.g_lr * decay, 1.0),
+                 (self.opt_d, cfg.d_lr * decay, self.d_lazy_ratio)]
         if self.opt_pre is not None:
             pairs.append((self.opt_pre, cfg.pretrain_lr, 1.0))
         for opt, base, ratio in pairs:
@@ -166,6 +169,16 @@ def _wrap(net: nn.Module, world: World, device: torch.device) -> nn.Module:
         net = nn.SyncBatchNorm.convert_sync_batchnorm(net)  # type: ignore[no-untyped-call]
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(net, device_ids=ids, broadcast_buffers=False)
+
+
+def lr_decay_factor(cfg: TrainConfig, step: int) -> float:
+    """The learning rates' factor at `step`: 1 until `lr_decay_start` x `steps`, then falling
+    linearly to 1 / (the decay's length) at the last step. A function of the step alone, so a
+    resumed run continues the same schedule."""
+    start = int(cfg.lr_decay_start * cfg.steps)
+    if step < start or start >= cfg.steps:
+        return 1.0
+    return (cfg.steps - step) / (cfg.steps - start)
 
 
 def _adam(params: Any, lr: float, betas: tuple[float, float],

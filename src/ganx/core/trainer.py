@@ -225,7 +225,7 @@ class Trainer:
     def _restore(self, payload: dict[str, Any], path: Path) -> None:
         restore(payload, path, self.nets, self.state, self.policy, self.source)
         self.runner.d_step = self.state.d_step
-        self.nets.apply_lr(self.cfg, self.state.lr_scale)
+        self.nets.apply_lr(self.cfg, self.state.lr_scale, self.state.step)
 
     def _rollback(self, bad_step: int, reason: str, runlog: RunLog) -> None:
         """Return to the newest good snapshot with a lower learning rate, or stop the run."""
@@ -234,7 +234,7 @@ class Trainer:
                                bad_step)
         self._restore(ckpt.load_checkpoint(last), last)
         self.state.lr_scale *= self.cfg.lr_backoff
-        self.nets.apply_lr(self.cfg, self.state.lr_scale)
+        self.nets.apply_lr(self.cfg, self.state.lr_scale, self.state.step)
         runlog.truncate_after(self.state.step)
         self._record(runlog, "event", {"event": "rollback", "reason": reason,
                                        "bad_step": bad_step, "lr_scale": self.state.lr_scale})
@@ -247,6 +247,8 @@ class Trainer:
         """One step: `d_steps` discriminator steps and a generator step (or, during the domain's
         pretraining phase, one generator-only step), then the EMA update."""
         self.domain.on_train_step(self.dcfg, self.state.step, self.cfg.steps, self.nets.G)
+        if self.cfg.lr_decay_start < 1.0:
+            self.nets.apply_lr(self.cfg, self.state.lr_scale, self.state.step)
         if self.state.step < self.pretrain_steps:
             with self.profiler.label("ganx/pretrain step"):
                 self.runner.pretrain_step(acc)

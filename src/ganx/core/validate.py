@@ -34,6 +34,9 @@ def train_config_problems(cfg: TrainConfig) -> list[str]:
         problems.append(f"betas must lie in [0, 1), got {list(cfg.betas)}")
     if not 0.0 <= cfg.lecam_decay < 1.0:
         problems.append(f"lecam_decay must lie in [0, 1), got {cfg.lecam_decay}")
+    if not 0.0 <= cfg.lr_decay_start <= 1.0:
+        problems.append(f"lr_decay_start must lie in [0, 1] (a share of steps; 1: no decay),"
+                        f" got {cfg.lr_decay_start}")
     if not 0.0 < cfg.lr_backoff <= 1.0:
         problems.append(f"lr_backoff must lie in (0, 1], got {cfg.lr_backoff}")
     return problems
