@@ -98,7 +98,7 @@ def engine_step(domain: Domain[Any], dcfg: DomainConfig, tcfg: TrainConfig, loss
     def step() -> None:
         trainer.train_step(acc)
         if trainer.step % tcfg.log_every == 0:
-            trainer._read(acc)  # the engine's one host sync per log interval
+            acc.means(trainer.world)  # the engine's one host sync per log interval
             acc.clear()
 
     return step

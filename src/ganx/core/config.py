@@ -106,6 +106,9 @@ class TrainConfig:
     """Half-life of the generator EMA, in training samples (0 disables)."""
     ema_rampup: float = 0.05
     """Early in a run the half-life is at most this share of the samples seen (0 disables)."""
+    ema_standing_stats: int = 0
+    """Recompute G_ema's batch-norm statistics from this many of its own samples before each
+    snapshot, sample grid and evaluation (standing statistics); 0 copies G's statistics."""
 
     log_every: int = 100
     """Read losses back from the device every this many steps (the only per-step host sync)."""

@@ -89,7 +89,7 @@ class StepLoop:
     def _log_point(self) -> bool:
         """Read the losses back and check them; False after a roll-back."""
         t = self.t
-        values = t._read(self.acc)
+        values = self.acc.means(t.world)
         self.acc.clear()
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:

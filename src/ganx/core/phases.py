@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import torch
 
+from . import distributed
 from .config import DomainConfig, TrainConfig
 from .domain import Domain
 from .errors import RunError
@@ -84,6 +85,17 @@ class Accumulator:
     def clear(self) -> None:
         self.sums.clear()
         self.counts.clear()
+
+    def means(self, world: distributed.World) -> dict[str, float]:
+        """Means of the values added since the last clear, averaged over ranks (so every rank
+        decides alike): the one host sync every `log_every` steps."""
+        names = list(self.sums)
+        if not names:
+            return {}
+        sums = torch.stack([self.sums[k] for k in names])
+        counts = torch.stack([self.counts[k] for k in names])
+        distributed.average([sums, counts], world)
+        return {k: s / n for k, s, n in zip(names, sums.tolist(), counts.tolist(), strict=True)}
 
 
 def _split(out: Any, domain: Domain[Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -47,12 +47,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-Stream = Literal["eval_reference", "training_noise", "snapshot_samples", "eval_samples"]
+Stream = Literal["eval_reference", "training_noise", "snapshot_samples", "eval_samples",
+                 "standing_stats"]
 _STREAM_OFFSETS: dict[str, int] = {
     "eval_reference": 0,    # which real items (and their corruptions) metrics compare against
     "training_noise": 1,    # the latents of every training step
     "snapshot_samples": 2,  # the fixed noise (and real inputs) of the snapshot pictures
     "eval_samples": 3,      # the latents of the generated side of every evaluation
+    "standing_stats": 4,    # the latents the EMA generator's batch-norm statistics come from
 }
 
 

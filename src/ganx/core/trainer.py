@@ -58,6 +58,7 @@ from .snapshots import (
     restore,
     rollback_target,
 )
+from .standing import StandingStats
 from .validate import check_train_config
 
 log = logging.getLogger("ganx")
@@ -193,6 +194,7 @@ class Trainer:
             lecam_averages=lecam)
         self.snapshots = Snapshots(self.ckpt_dir, c.keep_checkpoints, self.world)
         self._snapshot_reference: Reference | None = None
+        self.standing = StandingStats(d, self.dcfg, c, self.nets.G_ema, self.device)
         self.rollbacks = 0
 
     def _batch(self) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
@@ -215,6 +217,7 @@ class Trainer:
     # -- snapshots --------------------------------------------------------------------------------
 
     def _snapshot(self) -> Path:
+        self.standing.refresh(self.state.step)
         header = {"domain": self.domain.name, "config": self.resolved_config(),
                   "versions": self.versions}
         payload = self.snapshots.payload(self.nets, self.state, self.policy, self.source, header)
@@ -288,18 +291,8 @@ class Trainer:
 
     # -- reading back, samples, metrics -----------------------------------------------------------
 
-    def _read(self, acc: Accumulator) -> dict[str, float]:
-        """Means of the accumulated values: the one host sync every `log_every` steps."""
-        names = list(acc.sums)
-        if not names:
-            return {}
-        sums = torch.stack([acc.sums[k] for k in names])
-        counts = torch.stack([acc.counts[k] for k in names])
-        if self.world.distributed:  # every rank sees the same means and decides alike
-            distributed.average([sums, counts], self.world)
-        return {k: s / n for k, s, n in zip(names, sums.tolist(), counts.tolist(), strict=True)}
-
     def _generate(self, n: int, seed: int, reference: Reference | None) -> torch.Tensor:
+        self.standing.refresh(self.state.step)
         return generate(self.domain, self.dcfg, self.nets.G_ema, n, device=self.device,
                         seed=seed, batch_size=self.cfg.batch_size,
                         autocast=self.policy.autocast, reference=reference)
@@ -326,6 +319,7 @@ class Trainer:
         if not self.world.writes:
             return None
         c = self.cfg
+        self.standing.refresh(self.state.step)
         context = EvaluationContext(c.data, self.run_dir / "evaluation", self.state.step, "train")
         base = MetricProtocol(reference=c.data or "default", reference_split="train",
                               generator="ema", precision=self.policy.name)

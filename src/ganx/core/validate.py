@@ -15,8 +15,8 @@ _AT_LEAST_ONE = ("steps", "batch_size", "d_steps", "log_every", "sample_every",
                  "eval_samples")
 _POSITIVE = ("g_lr", "d_lr", "pretrain_lr")
 _NOT_NEGATIVE = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
-                 "ema_rampup", "num_workers", "feature_matching", "profile_steps",
-                 "max_rollbacks", "device_data_limit_mb", "freeze_d")
+                 "ema_rampup", "ema_standing_stats", "num_workers", "feature_matching",
+                 "profile_steps", "max_rollbacks", "device_data_limit_mb", "freeze_d")
 
 
 def train_config_problems(cfg: TrainConfig) -> list[str]:
