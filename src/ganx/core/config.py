@@ -108,7 +108,8 @@ class TrainConfig:
     """Early in a run the half-life is at most this share of the samples seen (0 disables)."""
     ema_standing_stats: int = 0
     """Recompute G_ema's batch-norm statistics from this many of its own samples before each
-    snapshot, sample grid and evaluation (standing statistics); 0 copies G's statistics."""
+    snapshot, sample grid and evaluation (standing statistics); 0 copies G's statistics. For
+    generators that sample from latents alone (not restoration tasks)."""
 
     log_every: int = 100
     """Read losses back from the device every this many steps (the only per-step host sync)."""

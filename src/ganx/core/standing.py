@@ -57,14 +57,14 @@ def recompute_batch_norm_stats(domain: Domain[Any], cfg: Any, generator: nn.Modu
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the batches, not an exponential one
-    rng = torch.Generator(device).manual_seed(seed)
+    noise = torch.Generator(device).manual_seed(seed)
     probe = _ForwardOnly(generator)
     generator.train()
     try:
         for first in range(0, n, batch_size):
             with contextlib.suppress(_ForwardDone):
                 call_domain(domain, "generate", cfg, probe, min(batch_size, n - first),
-                            device=device, rng=rng, first=first)
+                            device=device, rng=noise, first=first)
     finally:
         generator.eval()
         for m, momentum in zip(norms, momenta, strict=True):
