@@ -190,9 +190,6 @@ def _snapshot_path(path: Path) -> Path:
     return path
 
 
-WEIGHTS = ("ema", "raw")
-
-
 def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] | None = None,
          host: PluginHost | None = None, weights: str = "ema") -> TrainedGenerator:
     """Load the generator of a run directory's newest snapshot or of a snapshot file: its EMA
@@ -202,8 +199,9 @@ def load(path: str | Path, *, device: str = "cpu", settings: Mapping[str, Any] |
     from .core.checkpoint import load_checkpoint
     from .core.device import resolve_device
     from .core.errors import CheckpointError
+    from .core.metric_protocol import GENERATOR_WEIGHTS
 
-    if weights not in WEIGHTS:
+    if weights not in GENERATOR_WEIGHTS:
         raise ConfigError(f"weights {weights!r}: use ema (the generator's moving average) or raw")
     host = host or get_host()
     snap = _snapshot_path(Path(path))

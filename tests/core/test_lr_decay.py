@@ -13,10 +13,10 @@ from ganx.core.checkpoint import load_checkpoint
 from ganx.core.config import TrainConfig
 from ganx.core.errors import ConfigError
 from ganx.core.networks import lr_decay_factor
-from ganx.plugins.hookspecs import hookimpl
 from ganx_toy import plugin as toy_plugin
 
 from ..conftest import SMALL, TOY_SMALL
+from .test_callbacks import callbacks_plugin
 from .test_training import assert_same_state
 
 DECAY = {**SMALL, "lr_decay_start": 0.25, "g_lr": 1e-3, "d_lr": 4e-3}
@@ -36,13 +36,6 @@ class StopAtStep10(Callback):
             run.request_stop("halfway")
 
 
-class StopPlugin:
-    @staticmethod
-    @hookimpl
-    def ganx_register_callbacks(register):
-        register("stop-at-10", StopAtStep10)
-
-
 def test_the_rates_fall_and_a_resumed_run_continues_the_schedule(host_with, tmp_path):
     host = host_with((toy_plugin, "toy"))
     full = ganx.train("toy", host=host, run_dir=str(tmp_path / "full"), settings=TOY_SMALL,
@@ -54,7 +47,8 @@ def test_the_rates_fall_and_a_resumed_run_continues_the_schedule(host_with, tmp_
     d_lr = first["opt_d"]["param_groups"][0]["lr"]  # with the lazy-regulariser factor
     assert last["opt_d"]["param_groups"][0]["lr"] == pytest.approx(d_lr / 15)
 
-    stopping = host_with((toy_plugin, "toy"), (StopPlugin, "ganx-stop"))
+    stopping = host_with((toy_plugin, "toy"),
+                         (callbacks_plugin(stop_at_10=StopAtStep10), "ganx-stop"))
     half = ganx.train("toy", host=stopping, run_dir=str(tmp_path / "split"), settings=TOY_SMALL,
                       **DECAY)
     assert half.step == 10

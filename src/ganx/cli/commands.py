@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ganx.core.config import TrainConfig
+from ganx.core.metric_protocol import GENERATOR_WEIGHTS
 from ganx.plugins.host import get_host
 
 from .compare import compare
@@ -151,7 +152,8 @@ def sample(run, count, out, seed, device, set_pairs, label, prompt, temperature,
 @click.option("--metric", "metric_names", multiple=True, metavar="NAME",
               help="Only this metric (repeatable), e.g. image-fid without the slower"
                    " image-memorisation.  [default: all the domain's]")
-@click.option("--weights", type=click.Choice(["ema", "raw"]), default="ema", show_default=True,
+@click.option("--weights", type=click.Choice(GENERATOR_WEIGHTS), default="ema",
+              show_default=True,
               help="The generator's moving average (ema) or the trained generator's own weights"
                    " (raw): compare the two to see what the EMA adds.")
 @click.option("--json", "as_json", is_flag=True,

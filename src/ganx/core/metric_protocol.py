@@ -26,6 +26,10 @@ RUN_FIELDS = ("seed",)
 ignores them by default, so runs trained with different seeds stay comparable."""
 
 
+GENERATOR_WEIGHTS = ("ema", "raw")
+"""Which weights of a run's generator are scored: their moving average or the trained ones."""
+
+
 @dataclass(frozen=True)
 class MetricProtocol:
     """How a set of metric values was measured. `to_dict` gives the JSON form."""

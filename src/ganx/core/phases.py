@@ -194,8 +194,8 @@ class StepRunner:
         # the overfitting heuristic r_t = E[sign(D(real) - boundary)] for every run: near 1 when
         # D has learned the training images by heart (Karras et al. 2020, ADA); no host sync here
         # and no extra kernel in the usual case of a boundary at 0
-        shift = self.boundary
-        centred = [t.detach() - shift if shift else t.detach() for t in real_logits]
+        centred = [t.detach() - self.boundary if self.boundary else t.detach()
+                   for t in real_logits]
         acc.add("rt", centred[0].float().sign().mean())
         if self.observe_real is not None:
             self.observe_real(centred)
