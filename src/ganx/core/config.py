@@ -93,6 +93,13 @@ class TrainConfig:
     """Weight of the R2 penalty on generated data (0 disables); runs with R1 (R3GAN: R1 + R2)."""
     gp_weight: float = 0.0
     """Weight of the WGAN-GP penalty on interpolates (0 disables)."""
+    pl_weight: float = 0.0
+    """Weight of StyleGAN2's path-length regulariser on G (0 disables; StyleGAN2 used 2 from
+    256 px up and none at 32 px): needs a generator with mapping() and synthesis(), such as the
+    image domain's arch=stylegan2."""
+    pl_interval: int = 4
+    """Lazy regularization of G: the path-length penalty every this many G steps, scaled up to
+    match, with StyleGAN2's Adam rescaling of G."""
     lecam_weight: float = 0.0
     """Weight of the LeCam regulariser (Tseng et al. 2021), which keeps D's outputs near moving
     averages of its outputs on the other kind of data: for small datasets (0 disables)."""

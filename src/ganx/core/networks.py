@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import nn
@@ -44,6 +44,8 @@ class Networks:
     d_lazy_ratio: float = 1.0
     """StyleGAN2's lazy-regulariser factor for D's Adam: interval / (interval + 1) when R1 runs
     as its own phase every `r1_interval` D steps, else 1 (see `lazy_ratio`)."""
+    g_lazy_ratio: float = 1.0
+    """The same for G's Adam when the path-length regulariser runs every `pl_interval` G steps."""
     eager: tuple[nn.Module, nn.Module, nn.Module] | None = None
     """The uncompiled (g_train, d_train, d_for_g), kept to fall back to when compiling fails."""
     d_frozen: frozenset[int] = frozenset()
@@ -55,20 +57,21 @@ class Networks:
             p.requires_grad_(flag and id(p) not in self.d_frozen)
 
     def apply_lr(self, cfg: TrainConfig, lr_scale: float, step: int) -> None:
-        """Set every optimizer's learning rate (and D's betas) from the config, `lr_scale`
-        (lowered at each roll-back), the decay at `step` (G and D only) and the lazy-regulariser
-        factor."""
+        """Set every optimizer's learning rate (and G's and D's betas) from the config,
+        `lr_scale` (lowered at each roll-back), the decay at `step` (G and D only) and the
+        lazy-regulariser factors."""
         decay = lr_decay_factor(cfg, step)
-        pairs = [(self.opt_g, cfg.g_lr * decay, 1.0),
+        pairs = [(self.opt_g, cfg.g_lr * decay, self.g_lazy_ratio),
                  (self.opt_d, cfg.d_lr * decay, self.d_lazy_ratio)]
         if self.opt_pre is not None:
             pairs.append((self.opt_pre, cfg.pretrain_lr, 1.0))
         for opt, base, ratio in pairs:
             for group in opt.param_groups:
                 group["lr"] = base * ratio * lr_scale
-        d_betas = tuple(b ** self.d_lazy_ratio for b in cfg.betas)
-        for group in self.opt_d.param_groups:
-            group["betas"] = d_betas
+        for opt, ratio in ((self.opt_g, self.g_lazy_ratio), (self.opt_d, self.d_lazy_ratio)):
+            betas = tuple(b ** ratio for b in cfg.betas)
+            for group in opt.param_groups:
+                group["betas"] = betas
 
     def all_finite(self) -> bool:
         tensors = [p.detach() for m in (self.G, self.D) for p in m.parameters()]
@@ -99,14 +102,17 @@ class Networks:
             self.eager = None
 
 
-def lazy_ratio(cfg: TrainConfig) -> float:
+def lazy_ratio(cfg: TrainConfig, network: Literal["G", "D"] = "D") -> float:
     """StyleGAN2's correction for a regulariser that runs as its own optimizer step every
     `interval` steps: Adam's learning rate times, and its betas to the power of,
     interval / (interval + 1), so the regulariser's extra steps do not speed up the optimizer.
-    Applies to D when R1 or R2 is on and lazy (`r1_interval` > 1)."""
-    if (cfg.r1_gamma > 0 or cfg.r2_gamma > 0) and cfg.r1_interval > 1:
-        return cfg.r1_interval / (cfg.r1_interval + 1)
-    return 1.0
+    Applies to D when R1 or R2 is on and lazy (`r1_interval` > 1), to G when the path-length
+    regulariser is on and lazy (`pl_interval` > 1)."""
+    if network == "D":
+        on, interval = cfg.r1_gamma > 0 or cfg.r2_gamma > 0, cfg.r1_interval
+    else:
+        on, interval = cfg.pl_weight > 0, cfg.pl_interval
+    return interval / (interval + 1) if on and interval > 1 else 1.0
 
 
 def checked_module(module: Any, domain_name: str, method: str,
@@ -206,14 +212,15 @@ def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torc
         eager = (g_train, d_train, d_for_g)
         # torch.compile of a module returns an OptimizedModule (an nn.Module)
         g_train, d_train, d_for_g = (torch.compile(m) for m in eager)  # type: ignore[assignment]
-    ratio = lazy_ratio(cfg)
-    d_betas = (cfg.betas[0] ** ratio, cfg.betas[1] ** ratio)
+    d_ratio, g_ratio = lazy_ratio(cfg, "D"), lazy_ratio(cfg, "G")
+    d_betas = (cfg.betas[0] ** d_ratio, cfg.betas[1] ** d_ratio)
+    g_betas = (cfg.betas[0] ** g_ratio, cfg.betas[1] ** g_ratio)
     opt_pre = _adam(G.parameters(), cfg.pretrain_lr, (0.9, 0.999), device) if pretrain else None
     nets = Networks(G, D, G_ema, g_train, d_train, d_for_g,
-                    opt_g=_adam(G.parameters(), cfg.g_lr, cfg.betas, device),
-                    opt_d=_adam(D.parameters(), cfg.d_lr * ratio, d_betas, device),
-                    opt_pre=opt_pre, channels_last=channels_last, d_lazy_ratio=ratio,
-                    eager=eager, d_frozen=d_frozen)
+                    opt_g=_adam(G.parameters(), cfg.g_lr * g_ratio, g_betas, device),
+                    opt_d=_adam(D.parameters(), cfg.d_lr * d_ratio, d_betas, device),
+                    opt_pre=opt_pre, channels_last=channels_last, d_lazy_ratio=d_ratio,
+                    g_lazy_ratio=g_ratio, eager=eager, d_frozen=d_frozen)
     for name in ("g", "d", "pre"):
         policy.scaler(name)
     return nets

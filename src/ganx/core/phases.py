@@ -3,7 +3,8 @@
 A phase is one optimizer step of one network on one loss: D main (the adversarial loss, plus
 WGAN-GP when on), D reg (R1 on real data, every `r1_interval` D steps when lazy), G main (the
 adversarial loss, feature matching and the domain's extra terms), and pretrain (the domain's own
-generator-only loss, during its pretraining phase). `plan_phases` says which phases a run has and
+generator-only loss, during its pretraining phase), G reg (the path-length regulariser, every
+`pl_interval` G steps). `plan_phases` says which phases a run has and
 how often each runs, in the spirit of StyleGAN2-ADA's loop; `StepRunner` runs them.
 
 Losses accumulate in device tensors (`Accumulator`), read back every `log_every` steps: the step
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 import torch
 
-from . import distributed
+from . import distributed, path_length
 from .config import DomainConfig, TrainConfig
 from .domain import Domain
 from .errors import RunError
@@ -49,7 +50,7 @@ class Phase:
     """One optimizer step of `network` that runs when its network's step count is a multiple of
     `interval`; `gain` scales its regulariser so a lazy one weighs what an every-step one would."""
 
-    name: Literal["D main", "D reg", "G main", "pretrain"]
+    name: Literal["D main", "D reg", "G main", "G reg", "pretrain"]
     network: Literal["G", "D"]
     interval: int = 1
     gain: float = 1.0
@@ -58,12 +59,15 @@ class Phase:
 def plan_phases(cfg: TrainConfig) -> list[Phase]:
     """The phases of an adversarial step. R1 and R2 with `r1_interval` 1 run inside D main; with
     a longer interval they are their own phase (and D's Adam is rescaled, see
-    `networks.lazy_ratio`)."""
+    `networks.lazy_ratio`). The path-length regulariser is always its own G phase."""
     phases = [Phase("D main", "D")]
     if cfg.r1_gamma > 0 or cfg.r2_gamma > 0:
         interval = cfg.r1_interval
         phases.append(Phase("D reg", "D", interval, gain=float(interval)))
-    return [*phases, Phase("G main", "G")]
+    phases.append(Phase("G main", "G"))
+    if cfg.pl_weight > 0:
+        phases.append(Phase("G reg", "G", cfg.pl_interval, gain=float(cfg.pl_interval)))
+    return phases
 
 
 @dataclass
@@ -121,18 +125,24 @@ class StepRunner:
     label: Callable[[str], AbstractContextManager[Any]]
     """Names a stretch of the step for the profiler."""
     gp_noise: torch.Generator | None = None
-    """The generator WGAN-GP draws its interpolation weights from (the training-noise stream)."""
+    """The generator the penalties draw from (the training-noise stream): WGAN-GP's interpolation
+    weights, the path-length regulariser's image-space directions."""
     average_grads: Callable[[torch.nn.Module], None] | None = None
     """Averages a network's gradients over processes (torchrun), where DDP does not."""
     d_step: int = 0
     lecam_averages: torch.Tensor | None = None
     """LeCam's moving averages of D's mean outputs (real, generated), kept in snapshots."""
+    pl_mean: torch.Tensor | None = None
+    """The path-length regulariser's running mean of the lengths, kept in snapshots."""
 
     def __post_init__(self) -> None:
         self.phases = plan_phases(self.cfg)
         d_reg = [p for p in self.phases if p.name == "D reg"]
         self.d_reg = d_reg[0] if d_reg and d_reg[0].interval > 1 else None
         self.reg_in_main = bool(d_reg) and self.d_reg is None
+        self.g_reg = next((p for p in self.phases if p.name == "G reg"), None)
+        if self.g_reg is not None:
+            path_length.check_generator(self.nets.G, self.domain.name)
         self.paired = is_paired(self.loss_fn)
         # a discriminator may watch its outputs on real data and report values to log (ADA)
         self.observe_real = getattr(self.nets.D, "observe_real_logits", None)
@@ -159,6 +169,10 @@ class StepRunner:
                     self.d_regularise(real, fake, cond, self.d_reg.gain, acc)
         with self.label("ganx/G step"):
             self.g_main(real, cond, fake if reuse else None, acc)
+        # G steps so far: one per d_steps D steps (d_step is in snapshots, so resume agrees)
+        if self.g_reg is not None and (self.d_step // self.cfg.d_steps) % self.g_reg.interval == 0:
+            with self.label("ganx/G reg"):
+                self.g_regularise(real.shape[0], cond, self.g_reg.gain, acc)
 
     def d_main(self, acc: Accumulator, keep_fake_graph: bool) -> tuple[torch.Tensor, tuple[
             torch.Tensor, ...], torch.Tensor]:
@@ -224,6 +238,23 @@ class StepRunner:
         nets.opt_d.zero_grad(set_to_none=True)
         sync = self._sync(nets.D)
         self.policy.backward_and_step(loss, nets.opt_d, "d", after_backward=sync)
+
+    def g_regularise(self, batch: int, cond: tuple[torch.Tensor, ...], gain: float,
+                     acc: Accumulator) -> None:
+        """The path-length penalty as its own G step on a smaller batch (StyleGAN2's lazy
+        regularisation), weighted by `gain` = its interval, in fp32 like the gradient
+        penalties."""
+        nets = self.nets
+        assert self.pl_mean is not None
+        n = max(1, batch // path_length.PL_BATCH_SHRINK)
+        with self.policy.full_precision():
+            lengths = path_length.path_lengths(nets.G, self.latent(n),
+                                               tuple(c[:n] for c in cond), self.gp_noise)
+            penalty = path_length.path_length_penalty(lengths, self.pl_mean)
+        acc.add("pl", penalty)
+        nets.opt_g.zero_grad(set_to_none=True)
+        self.policy.backward_and_step(penalty * (self.cfg.pl_weight * gain), nets.opt_g, "g",
+                                      after_backward=self._sync(nets.G))
 
     def g_main(self, real: torch.Tensor, cond: tuple[torch.Tensor, ...],
                fake: torch.Tensor | None, acc: Accumulator) -> None:

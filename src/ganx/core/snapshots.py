@@ -35,6 +35,8 @@ class TrainingState:
     lr_scale: float = 1.0
     lecam: torch.Tensor | None = None
     """LeCam's moving averages of D's outputs (real, generated), when LeCam is on."""
+    pl_mean: torch.Tensor | None = None
+    """The path-length regulariser's running mean length, when it is on."""
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Snapshots:
             "data": source.state_dict(),
             "lr_scale": state.lr_scale,
             **({"lecam": state.lecam.clone()} if state.lecam is not None else {}),
+            **({"pl_mean": state.pl_mean.clone()} if state.pl_mean is not None else {}),
         }
 
     def write(self, payload: dict[str, Any], step: int) -> Path:
@@ -91,8 +94,11 @@ def restore(payload: dict[str, Any], path: Path, nets: Networks, state: Training
     source.load_state_dict(payload["data"])
     state.step, state.d_step = int(payload["step"]), int(payload["d_step"])
     state.lr_scale = float(payload["lr_scale"])
-    if state.lecam is not None and "lecam" in payload:  # older snapshots start it afresh
-        state.lecam.copy_(payload["lecam"])
+    # a running mean the snapshot lacks (older, or the regulariser newly on) starts afresh
+    for name in ("lecam", "pl_mean"):
+        kept = getattr(state, name)
+        if kept is not None and name in payload:
+            kept.copy_(payload[name])
 
 
 def _load_weights(payload: dict[str, Any], path: Path, nets: Networks) -> None:

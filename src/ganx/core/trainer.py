@@ -183,7 +183,8 @@ class Trainer:
                                              policy=self.policy, pretrain=self.pretrain_steps > 0)
         noise = torch.Generator(self.device).manual_seed(rng.stream_seed(c.seed, "training_noise"))
         lecam = torch.zeros(2, device=self.device) if c.lecam_weight > 0 else None
-        self.state = TrainingState(noise, lecam=lecam)
+        pl_mean = torch.zeros((), device=self.device) if c.pl_weight > 0 else None
+        self.state = TrainingState(noise, lecam=lecam, pl_mean=pl_mean)
         self.profiler = StepProfiler(c.profile_steps if self.world.writes else 0, first=1,
                                      out_dir=self.run_dir / "profile", device=self.device)
         self.runner = StepRunner(
@@ -191,7 +192,7 @@ class Trainer:
             latent=self._latent, label=self.profiler.label, gp_noise=noise,
             average_grads=(partial(distributed.average_gradients, world=self.world)
                            if self.world.distributed else None),
-            lecam_averages=lecam)
+            lecam_averages=lecam, pl_mean=pl_mean)
         self.snapshots = Snapshots(self.ckpt_dir, c.keep_checkpoints, self.world)
         self._snapshot_reference: Reference | None = None
         self.standing = StandingStats(d, self.dcfg, c, self.nets.G_ema, self.device)

@@ -11,12 +11,13 @@ from .config import TrainConfig
 from .errors import ConfigError
 
 _AT_LEAST_ONE = ("steps", "batch_size", "d_steps", "log_every", "sample_every",
-                 "checkpoint_every", "keep_checkpoints", "r1_interval", "n_samples",
-                 "eval_samples")
+                 "checkpoint_every", "keep_checkpoints", "r1_interval", "pl_interval",
+                 "n_samples", "eval_samples")
 _POSITIVE = ("g_lr", "d_lr", "pretrain_lr")
-_NOT_NEGATIVE = ("r1_gamma", "r2_gamma", "gp_weight", "lecam_weight", "ema_half_life",
-                 "ema_rampup", "ema_standing_stats", "num_workers", "feature_matching",
-                 "profile_steps", "max_rollbacks", "device_data_limit_mb", "freeze_d")
+_NOT_NEGATIVE = ("r1_gamma", "r2_gamma", "gp_weight", "pl_weight", "lecam_weight",
+                 "ema_half_life", "ema_rampup", "ema_standing_stats", "num_workers",
+                 "feature_matching", "profile_steps", "max_rollbacks", "device_data_limit_mb",
+                 "freeze_d")
 
 
 def train_config_problems(cfg: TrainConfig) -> list[str]:

@@ -35,8 +35,10 @@ class TestStyleGAN2WithADA(DomainContract):
 
 
 def test_a_stylegan2_run_with_ada_resumes_exactly(tmp_path):
-    # a fast-moving p and lazy R1 every 2 D steps (through the augmentation)
-    settings = {**TINY_SG2, "ada_kimg": 0.05, "r1_interval": 2}
+    # a fast-moving p, lazy R1 every 2 D steps (through the augmentation) and the path-length
+    # regulariser every 2 G steps (its running mean in the snapshot)
+    settings = {**TINY_SG2, "ada_kimg": 0.05, "r1_interval": 2, "pl_weight": 2.0,
+                "pl_interval": 2}
     straight = ganx.train("image", run_dir=str(tmp_path / "straight"), settings=settings,
                           steps=8, **RUN)
     ganx.train("image", run_dir=str(tmp_path / "parts"), settings=settings, steps=4, **RUN)
@@ -45,6 +47,7 @@ def test_a_stylegan2_run_with_ada_resumes_exactly(tmp_path):
     a, b = load_checkpoint(straight.checkpoint), load_checkpoint(parts.checkpoint)
     # the engine showed ADA every real batch, and r_t was computed at every 4th
     assert a["D"]["calls"].item() == 8 and a["D"]["rt"].item() != 0
+    assert a["pl_mean"].item() > 0 and torch.equal(a["pl_mean"], b["pl_mean"])
     for net in ("G", "D", "G_ema"):
         for name, tensor in a[net].items():
             assert torch.equal(tensor, b[net][name]), (net, name)
