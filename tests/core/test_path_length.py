@@ -71,8 +71,9 @@ def test_the_regulariser_is_a_lazy_g_phase_with_adams_rescaling():
 
 
 def test_a_stylegan2_run_applies_it_logs_it_and_keeps_its_mean(tmp_path):
+    # class-conditional: the mapping takes the batch's labels
     settings = {"arch": "stylegan2", "resolution": 16, "width": 8, "latent_dim": 16,
-                "augment": "none", "pl_weight": 2.0, "pl_interval": 2}
+                "augment": "none", "conditional": True, "pl_weight": 2.0, "pl_interval": 2}
     result = ganx.train("image", run_dir=str(tmp_path / "run"), settings=settings, steps=4,
                         batch_size=8, device="cpu", precision="fp32", log_every=2,
                         sample_every=4, checkpoint_every=4, n_samples=8, eval_every=-1)
