@@ -4,8 +4,8 @@ A phase is one optimizer step of one network on one loss: D main (the adversaria
 WGAN-GP when on), D reg (R1 on real data, every `r1_interval` D steps when lazy), G main (the
 adversarial loss, feature matching and the domain's extra terms), and pretrain (the domain's own
 generator-only loss, during its pretraining phase), G reg (the path-length regulariser, every
-`pl_interval` G steps). `plan_phases` says which phases a run has and
-how often each runs, in the spirit of StyleGAN2-ADA's loop; `StepRunner` runs them.
+`pl_interval` G steps). `plan_phases` says which phases a run has and how often each runs, in
+the spirit of StyleGAN2-ADA's loop; `StepRunner` runs them.
 
 Losses accumulate in device tensors (`Accumulator`), read back every `log_every` steps: the step
 itself never waits on the device.
