@@ -69,7 +69,7 @@ class Networks:
             for group in opt.param_groups:
                 group["lr"] = base * ratio * lr_scale
         for opt, ratio in ((self.opt_g, self.g_lazy_ratio), (self.opt_d, self.d_lazy_ratio)):
-            betas = tuple(b ** ratio for b in cfg.betas)
+            betas = lazy_betas(cfg.betas, ratio)
             for group in opt.param_groups:
                 group["betas"] = betas
 
@@ -113,6 +113,11 @@ def lazy_ratio(cfg: TrainConfig, network: Literal["G", "D"] = "D") -> float:
     else:
         on, interval = cfg.pl_weight > 0, cfg.pl_interval
     return interval / (interval + 1) if on and interval > 1 else 1.0
+
+
+def lazy_betas(betas: tuple[float, float], ratio: float) -> tuple[float, float]:
+    """Adam's betas to the power of a lazy-regulariser factor (see `lazy_ratio`)."""
+    return betas[0] ** ratio, betas[1] ** ratio
 
 
 def checked_module(module: Any, domain_name: str, method: str,
@@ -213,12 +218,12 @@ def build_networks(G: nn.Module, D: nn.Module, cfg: TrainConfig, *, device: torc
         # torch.compile of a module returns an OptimizedModule (an nn.Module)
         g_train, d_train, d_for_g = (torch.compile(m) for m in eager)  # type: ignore[assignment]
     d_ratio, g_ratio = lazy_ratio(cfg, "D"), lazy_ratio(cfg, "G")
-    d_betas = (cfg.betas[0] ** d_ratio, cfg.betas[1] ** d_ratio)
-    g_betas = (cfg.betas[0] ** g_ratio, cfg.betas[1] ** g_ratio)
     opt_pre = _adam(G.parameters(), cfg.pretrain_lr, (0.9, 0.999), device) if pretrain else None
     nets = Networks(G, D, G_ema, g_train, d_train, d_for_g,
-                    opt_g=_adam(G.parameters(), cfg.g_lr * g_ratio, g_betas, device),
-                    opt_d=_adam(D.parameters(), cfg.d_lr * d_ratio, d_betas, device),
+                    opt_g=_adam(G.parameters(), cfg.g_lr * g_ratio, lazy_betas(cfg.betas, g_ratio),
+                                device),
+                    opt_d=_adam(D.parameters(), cfg.d_lr * d_ratio, lazy_betas(cfg.betas, d_ratio),
+                                device),
                     opt_pre=opt_pre, channels_last=channels_last, d_lazy_ratio=d_ratio,
                     g_lazy_ratio=g_ratio, eager=eager, d_frozen=d_frozen)
     for name in ("g", "d", "pre"):
